@@ -35,10 +35,12 @@ def check_sync():
     print('ok: notebooks are clean and steernb/ is in sync with nbs/')
     return True
 
-def run_nb(path, flags):
+def run_nb(path, flags, threads):
     "Run one notebook's tests in its own process (nbdev_test); returns (ok, seconds, output)."
     t = time.time()
     env = {**os.environ, 'HF_HUB_OFFLINE': os.environ.get('HF_HUB_OFFLINE', '1')}
+    # notebooks run side by side: one BLAS/OpenMP thread each, or small linear algebra slows down many-fold
+    env.setdefault('OMP_NUM_THREADS', str(threads)); env.setdefault('MKL_NUM_THREADS', str(threads))
     r = subprocess.run([str(BIN / 'nbdev_test'), '--path', str(path), '--flags', ' '.join(flags)],
                        cwd=ROOT, capture_output=True, text=True, env=env)
     return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:]
@@ -60,7 +62,8 @@ def main():
     print(f'testing {len(nbs)} notebooks with flags {flags or "(none)"}, {a.workers} workers', flush=True)
     passed, failed = [], []
     with ThreadPoolExecutor(a.workers) as ex:
-        futs = {ex.submit(run_nb, p, flags): p for p in nbs}
+        threads = max(1, (os.cpu_count() or 1) // a.workers)
+        futs = {ex.submit(run_nb, p, flags, threads): p for p in nbs}
         for f in as_completed(futs):
             p = futs[f]
             ok, secs, out = f.result()
