@@ -14,10 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-def git_state():
-    st = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout
-    diff = subprocess.run(['git', 'diff'], cwd=ROOT, capture_output=True, text=True).stdout
-    return st, diff
+def git_state() -> dict:
+    "Content hash of every file that nbdev_export / nbdev_clean / make_readme may write."
+    import hashlib
+    files = [ROOT / 'README.md', *ROOT.glob('nbs/**/*.ipynb'), *ROOT.glob('steernb/**/*.py')]
+    return {str(f.relative_to(ROOT)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
 
 def check_sync():
     before = git_state()
@@ -28,7 +29,7 @@ def check_sync():
     if r.returncode: print(r.stdout, r.stderr); return False
     after = git_state()
     if before != after:
-        changed = sorted(set(after[0].splitlines()) - set(before[0].splitlines())) or ['(contents of already-modified files)']
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         print('FAIL: nbdev_export / nbdev_clean / make_readme changed files: notebooks unclean, or steernb/ or README.md out of sync with nbs/.')
         print('  Run nbdev_export && nbdev_clean and commit the result. Changed:'); print('   ', '\n    '.join(changed[:20]))
         return False
