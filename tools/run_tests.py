@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+LONGEST = ('16_reports.ipynb',)   # the report smoke runs: one papermill run of every template
 
 def git_state() -> dict:
     "Content hash of every file that nbdev_export / nbdev_clean / make_readme may write."
@@ -60,6 +61,7 @@ def main():
     import torch
     if torch.cuda.is_available(): flags.append('gpu')
     nbs = [Path(p).resolve() for p in a.notebooks] or sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    nbs.sort(key=lambda p: p.name not in LONGEST)     # start the longest first, so the others fill the other worker
     print(f'testing {len(nbs)} notebooks with flags {flags or "(none)"}, {a.workers} workers', flush=True)
     passed, failed = [], []
     with ThreadPoolExecutor(a.workers) as ex:
