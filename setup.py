@@ -17,7 +17,9 @@ statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Produ
 py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
-dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+# extras: every `<name>_requirements` key of settings.ini is `pip install "steernb[<name>]"` (dev, docs, gpu, vllm, ...)
+extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()
+          if k.endswith('_requirements') and k != 'requirements' and v.strip()}
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 # Shipped data (concept prompt sets, contexts, rubrics) for non-editable installs: share/steernb/data/...
@@ -37,7 +39,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require=extras,
     data_files=list(data_files.items()),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read() if Path('README.md').exists() else '',

@@ -5,9 +5,11 @@
    an unclean notebook, a README.md behind nbs/index.ipynb).
 2. Runs every library notebook with nbdev's test runner, `slow` cells included (the embedded real model),
    `gpu` cells too when CUDA is present. Report templates (nbs/reports) are smoke-run separately by their tests.
-3. Ends with a plain `N passed, M failed` line.
+3. Ends with a plain `N passed, M failed, K skipped` line, naming each skip's reason. Tests record skips through
+   `steernb.testing.record_skip` / `data_path` into a per-notebook log (`STEERNB_SKIP_LOG`); under CI (`CI=true`)
+   a test that lacks its evaluation data fails instead of skipping.
 """
-import argparse, os, subprocess, sys, time
+import argparse, json, os, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -38,14 +40,17 @@ def check_sync():
     return True
 
 def run_nb(path, flags, threads):
-    "Run one notebook's tests in its own process (nbdev_test); returns (ok, seconds, output)."
+    "Run one notebook's tests in its own process (nbdev_test); returns (ok, seconds, output, skip reasons)."
     t = time.time()
-    env = {**os.environ, 'HF_HUB_OFFLINE': os.environ.get('HF_HUB_OFFLINE', '1')}
+    fd, skip_log = tempfile.mkstemp(prefix='steernb-skips-', suffix='.jsonl'); os.close(fd)
+    env = {**os.environ, 'HF_HUB_OFFLINE': os.environ.get('HF_HUB_OFFLINE', '1'), 'STEERNB_SKIP_LOG': skip_log}
     # notebooks run side by side: one BLAS/OpenMP thread each, or small linear algebra slows down many-fold
     env.setdefault('OMP_NUM_THREADS', str(threads)); env.setdefault('MKL_NUM_THREADS', str(threads))
     r = subprocess.run([str(BIN / 'nbdev_test'), '--path', str(path), '--flags', ' '.join(flags)],
                        cwd=ROOT, capture_output=True, text=True, env=env)
-    return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:]
+    skips = [json.loads(l)['reason'] for l in Path(skip_log).read_text().splitlines() if l.strip()]
+    os.unlink(skip_log)
+    return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:], skips
 
 def main():
     ap = argparse.ArgumentParser()
@@ -55,7 +60,7 @@ def main():
     ap.add_argument('notebooks', nargs='*', help='run only these notebooks')
     a = ap.parse_args()
     t0 = time.time()
-    if not check_sync(): print('0 passed, 1 failed'); sys.exit(1)
+    if not check_sync(): print('0 passed, 1 failed, 0 skipped'); sys.exit(1)
     if a.check_only: return
     flags = [] if a.fast else ['slow']
     import torch
@@ -63,19 +68,22 @@ def main():
     nbs = [Path(p).resolve() for p in a.notebooks] or sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     nbs.sort(key=lambda p: p.name not in LONGEST)     # start the longest first, so the others fill the other worker
     print(f'testing {len(nbs)} notebooks with flags {flags or "(none)"}, {a.workers} workers', flush=True)
-    passed, failed = [], []
+    passed, failed, skipped = [], [], []
     with ThreadPoolExecutor(a.workers) as ex:
         threads = max(1, (os.cpu_count() or 1) // a.workers)
         futs = {ex.submit(run_nb, p, flags, threads): p for p in nbs}
         for f in as_completed(futs):
             p = futs[f]
-            ok, secs, out = f.result()
+            ok, secs, out, skips = f.result()
             (passed if ok else failed).append(p.name)
-            print(f"  {'ok  ' if ok else 'FAIL'} {p.name} ({secs:.0f}s)", flush=True)
+            skipped += [(p.name, why) for why in skips]
+            note = f', {len(skips)} skipped' if skips else ''
+            print(f"  {'ok  ' if ok else 'FAIL'} {p.name} ({secs:.0f}s{note})", flush=True)
             if not ok: print(out, flush=True)
     print(f'total {time.time() - t0:.0f}s')
     if failed: print('failed notebooks:', ', '.join(sorted(failed)))
-    print(f'{len(passed)} passed, {len(failed)} failed')
+    for name, why in skipped: print(f'skipped in {name}: {why}')
+    print(f'{len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped')
     sys.exit(1 if failed else 0)
 
 if __name__ == '__main__': main()
