@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from .core import ConfigError, DataError, stable_hash
-from .models import (canonical_site, chat_format, encode, first_tensor, model_spec, n_layers, resolve_layers,
-                            site_module)
+from .models import (canonical_site, chat_format, encode, first_tensor, model_spec, n_layers, read_sites,
+                            resolve_layers, site_module)
 from .vectors import SteeringVector
 
 # %% auto #0
@@ -96,11 +96,11 @@ def _reduce(h, offsets, mask):
     rows = torch.arange(h.shape[0], device=h.device)
     return h[rows, offsets + h.shape[1]].float()
 
-def _trace_batch(model, batch: dict, mods: list, offsets, mask):
-    "One forward pass reading each module's output in order; (batch, len(mods), hidden) float32."
+def _trace_batch(model, batch: dict, layer_ids: list, site: str, offsets, mask):
+    "One forward pass reading `site` of each block in order; (batch, len(layer_ids), hidden) float32."
     with torch.no_grad(), model.trace(batch) as tracer:
         outs = []
-        for mod in mods: outs.append(_reduce(first_tensor(mod.output), offsets, mask))
+        for layer in layer_ids: outs.append(_reduce(read_sites(model, layer, [site])[site], offsets, mask))
         acts = torch.stack(outs, 1).save()
         tracer.stop()
     return acts
@@ -109,7 +109,7 @@ def collect_activations(model,   # a model from load_model / tiny_model
                         texts,   # strings, or (prompt, completion) pairs
                         layers='all',       # layer spec: 'all', an int, a list, '10-19', '30%-60%' (columns in increasing order)
                         positions='last',   # 'last' | 'mean' | 'answer' | int token index
-                        site: str = 'residual', # block output ('residual') or another site of the block
+                        site: str = 'resid_post', # the block output (default) or another site (steernb.models.SITES)
                         batch_size: int = 16,
                         chat: bool = False, # wrap each text with the chat template (see format_text)
                         progress: bool = True, # show a progress bar when there are several batches
@@ -122,7 +122,6 @@ def collect_activations(model,   # a model from load_model / tiny_model
     if not texts: raise DataError('collect_activations() got no texts')
     positions, site = _check_positions(positions), canonical_site(site)
     layer_ids = resolve_layers(layers, n_layers(model))
-    mods = [site_module(model, i, site) for i in layer_ids]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))       # batch similar lengths together
     starts = range(0, len(texts), batch_size)
     from tqdm.auto import tqdm
@@ -133,7 +132,7 @@ def collect_activations(model,   # a model from load_model / tiny_model
         batch = encode(model, bt, max_length=max_length)
         offs = _offsets(model.tokenizer, batch, bt, positions)
         offs = None if offs is None else torch.tensor(offs, device=batch['input_ids'].device)
-        acts = _trace_batch(model, batch, mods, offs, batch['attention_mask'].bool()).cpu()
+        acts = _trace_batch(model, batch, layer_ids, site, offs, batch['attention_mask'].bool()).cpu()
         for j, i in enumerate(idx): out[i] = acts[j]
     return torch.stack(out)
 
@@ -236,7 +235,7 @@ def extract_vectors(model,       # a model from load_model
                     layers='all', # layer spec
                     method: str = 'mean_diff', # mean_diff | pca_diff | pca_centered | probe
                     positions='last',          # 'last' | 'mean' | 'answer' | int
-                    site: str = 'residual',
+                    site: str = 'resid_post',
                     batch_size: int = 16,
                     chat: bool = False,
                     concept: str | None = None, # recorded in each vector
@@ -300,7 +299,7 @@ def layer_diagnostics(pos_acts: torch.Tensor, # (n_pos, n_layers, hidden)
     return pd.DataFrame(rows)
 
 def diagnose_layers(model, positive, negative, # a model and the two sides' texts
-                    layers='all', positions='last', site: str = 'residual', batch_size: int = 16, chat: bool = False,
+                    layers='all', positions='last', site: str = 'resid_post', batch_size: int = 16, chat: bool = False,
                     test_frac: float = 0.3, seed: int = 0, progress: bool = True) -> pd.DataFrame:
     "`layer_diagnostics` straight from a model and a contrast set."
     _check_contrast(positive, negative)

@@ -4,26 +4,24 @@
 
 # %% ../nbs/07_generate.ipynb #cc6d8be0
 from __future__ import annotations
-import json, math, numbers, re, warnings
+import json, math, numbers, re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor
 
 from .core import ConfigError, DataError, atomic_write, stable_hash
-from .models import as_messages, chat_format, encode, hf_model, model_spec
-from .steer import Steer, generate_tokens
-from .sweep import SweepConfig, baseline_config
-from .vectors import SteeringVector
+from .models import as_messages, chat_format, encode, has_chat_template, model_spec
+from .steer import Config, Steer, as_configs, decode_reply, eos_ids, generate_tokens
 
 # %% auto #0
 __all__ = ['GENERATION_COLUMNS', 'BIPO_EOS_IDS', 'BIPO_MAX_NEW_TOKENS', 'BIPO_SYSTEM_PROMPT', 'BIPO_FIELDS', 'Prompt',
-           'as_prompts', 'config_from_steers', 'as_configs', 'row_seed', 'RowSampler', 'generate_rows',
-           'api_generate_rows', 'save_generations', 'load_generations', 'parse_bipo_path', 'read_bipo_generations',
-           'read_bipo_scores', 'read_bipo_pairwise', 'load_bipo_evals']
+           'as_prompts', 'config_from_steers', 'row_seed', 'RowSampler', 'generate_rows', 'api_generate_rows',
+           'save_generations', 'load_generations', 'parse_bipo_path', 'read_bipo_generations', 'read_bipo_scores',
+           'read_bipo_pairwise', 'load_bipo_evals']
 
 # %% ../nbs/07_generate.ipynb #1591f129
 @dataclass(frozen=True)
@@ -79,30 +77,11 @@ def as_prompts(prompts,                  # strings, message lists, or items with
     return out
 
 # %% ../nbs/07_generate.ipynb #1b74341c
-def config_from_steers(steers: list,  # the Steers of one row configuration
-                       vector: str | None = None, # a name for the vector (default: the SteeringVector's concept or method)
-                      ) -> SweepConfig:
-    "A SweepConfig named after the first of `steers` ([] is the unsteered baseline)."
-    steers = [steers] if isinstance(steers, Steer) else list(steers)
-    if not steers: return baseline_config()
-    if not all(isinstance(s, Steer) for s in steers): raise ConfigError('config_from_steers takes a list of Steer')
-    s = steers[0]
-    if vector is None:
-        vector = (s.vector.concept or s.vector.method or '') if isinstance(s.vector, SteeringVector) else ''
-    return SweepConfig(s.layer, s.alpha, s.site, str(s.positions), vector, s.scaling, steers)
-
-def as_configs(configs) -> list[SweepConfig]:
-    "SweepConfigs from SweepConfigs, Steer lists, Steers or None (the unsteered baseline)."
-    if configs is None or isinstance(configs, (SweepConfig, Steer)): configs = [configs]
-    out = []
-    for c in configs:
-        if isinstance(c, SweepConfig): out.append(c)
-        elif c is None or isinstance(c, (Steer, list, tuple)): out.append(config_from_steers([] if c is None else c))
-        else: raise ConfigError(f'a configuration is a SweepConfig, a list of Steer or None, got {type(c).__name__}')
-    ids = [c.config_id for c in out]
-    if len(set(ids)) != len(ids): raise ConfigError('two configurations are identical: each must appear once')
-    if not out: raise ConfigError('no configurations given: pass None for the unsteered baseline')
-    return out
+def config_from_steers(steers,                    # the Steers of one row configuration (a Steer, a list, or [])
+                       vector: str | None = None, # a name for the vector column (default: its concept or method)
+                      ) -> Config:
+    "A Config of `steers` whose `vector` column is `vector`."
+    return Config((steers,) if isinstance(steers, Steer) else tuple(steers), vector=vector)
 
 # %% ../nbs/07_generate.ipynb #12c6841f
 def row_seed(seed: int, prompt_id) -> int:
@@ -137,40 +116,9 @@ class RowSampler(LogitsProcessor):
         out = torch.full_like(scores, -math.inf)
         return out.scatter_(-1, tok[:, None].to(scores.device), 0.0)
 
-# %% ../nbs/07_generate.ipynb #41a7e041
+# %% ../nbs/07_generate.ipynb #1e8176f5
 GENERATION_COLUMNS = ('prompt_id', 'config_id', 'layer', 'alpha', 'site', 'positions', 'vector', 'scaling', 'seed',
                       'prompt', 'text', 'n_tokens', 'finish_reason', 'model', 'messages')
-
-def _eos_ids(model) -> set[int]:
-    "The token ids that end a reply: the generation config's end tokens and the tokenizer's."
-    ids = hf_model(model).generation_config.eos_token_id
-    ids = set(ids if isinstance(ids, (list, tuple)) else [] if ids is None else [ids])
-    if model.tokenizer.eos_token_id is not None: ids.add(model.tokenizer.eos_token_id)
-    return ids
-
-def _decode(tok, ids: list[int], eos: set[int]) -> tuple[str, int, str]:
-    "(text, n_tokens, finish_reason) of one row's new token ids."
-    end = next((i for i, t in enumerate(ids) if t in eos), None)
-    toks = ids if end is None else ids[:end]
-    return tok.decode(toks, skip_special_tokens=True), len(toks), 'length' if end is None else 'eos'
-
-def _generate_ids(model, batch: dict, rows: list, max_new_tokens: int, sampler: RowSampler | None, norms) -> torch.Tensor:
-    "New token ids (batch, <= max_new_tokens) of one steered generate call, greedy or with `sampler`."
-    if sampler is None:
-        return generate_tokens(model, batch, rows, max_new_tokens, do_sample=False, norms=norms)
-    from steernb import steer as S                 # the steered trace of steer.generate_tokens, with our sampler in it
-    inputs = {k: batch[k] for k in ('input_ids', 'attention_mask')}
-    gen_kw = dict(max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
-                  pad_token_id=model.tokenizer.pad_token_id, logits_processor=LogitsProcessorList([sampler]))
-    with torch.no_grad():
-        plan = S._plan(model, S._as_rows(rows, inputs['input_ids'].shape[0]), inputs['attention_mask'], norms,
-                       n_steps=max_new_tokens)
-        if not plan.sites: ids = hf_model(model).generate(**inputs, **gen_kw)
-        else:
-            with warnings.catch_warnings():
-                warnings.filterwarnings('ignore', message='.*was never reached.*')
-                ids = S._trace_generate(model, inputs, plan, gen_kw)
-    return ids[:, inputs['input_ids'].shape[1]:]
 
 def _seeds(seed) -> list[int]:
     seeds = [seed] if isinstance(seed, numbers.Integral) else list(seed)
@@ -179,15 +127,34 @@ def _seeds(seed) -> list[int]:
     if len(set(seeds)) != len(seeds): raise ConfigError(f'seeds must be distinct, got {seeds}')
     return [int(s) for s in seeds]
 
+# %% ../nbs/07_generate.ipynb #0d7e0570
+def _jobs(n_configs: int, n_prompts: int, seeds: list, lengths: list, batch_size: int) -> tuple[list, list]:
+    "All (configuration, prompt, seed) rows, and their batches, longest prompts first."
+    jobs = [(c, i, s) for c in range(n_configs) for i in range(n_prompts) for s in seeds]
+    order = sorted(range(len(jobs)), key=lambda j: -lengths[jobs[j][1]])
+    return jobs, [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+
+def _generate_batch(model, texts, jobs, batch, cs, ps, max_new_tokens, sample, norms) -> list:
+    "The decoded replies of one batch of jobs: [{text, n_tokens, finish_reason}]."
+    enc = encode(model, [texts[jobs[j][1]] for j in batch])
+    rows = [cs[jobs[j][0]] for j in batch]
+    proc = None
+    if sample is not None:
+        proc = RowSampler([row_seed(jobs[j][2], ps[jobs[j][1]].prompt_id) for j in batch], *sample)
+    new = generate_tokens(model, enc, rows, max_new_tokens, norms=norms, logits_processor=proc)
+    eos = eos_ids(model)
+    return [decode_reply(model.tokenizer, ids, eos) for ids in new.tolist()]
+
+# %% ../nbs/07_generate.ipynb #9f8e0f64
 def generate_rows(model,                      # a model from load_model / tiny_model
                   prompts,                    # strings, message lists, or items with item_id and text
-                  configs=None,               # SweepConfigs (or Steer lists); None: unsteered only
+                  configs=None,               # configurations (steernb.steer.as_configs); None: unsteered only
                   max_new_tokens: int = 64,
                   do_sample: bool = False,    # greedy by default
                   temperature: float = 1.0,   # sampling only
                   top_p: float = 1.0,         # sampling only
                   seed=0,                     # an int, or a list of ints: one row per seed (sampling only)
-                  chat: bool = True,          # wrap prompts in the model's chat template
+                  chat: bool | None = None,   # wrap prompts in the chat template (None: when the model has one)
                   system: str | None = None,  # system message for every prompt that has none
                   batch_size: int = 32,       # rows per generate call
                   progress: bool = True,
@@ -196,30 +163,22 @@ def generate_rows(model,                      # a model from load_model / tiny_m
     "Generate every (configuration, prompt, seed) row, `batch_size` rows per steered generate call: a tidy DataFrame."
     if int(max_new_tokens) < 1: raise ConfigError(f'max_new_tokens must be at least 1, got {max_new_tokens}')
     if int(batch_size) < 1: raise ConfigError(f'batch_size must be at least 1, got {batch_size}')
+    chat = has_chat_template(model) if chat is None else chat
     ps, cs, seeds = as_prompts(prompts, chat, system), as_configs(configs), _seeds(seed)
     if not do_sample and len(seeds) > 1:
         raise ConfigError(f'{len(seeds)} seeds with do_sample=False would give identical rows: pass one seed, or sample')
     if do_sample: RowSampler([0], temperature, top_p)                     # check the settings before any work
-    tok = model.tokenizer
     texts = [chat_format(model, p.payload) if chat else p.payload for p in ps]
-    lengths = [len(i) for i in tok(texts)['input_ids']]
-    jobs = [(c, i, s) for c in range(len(cs)) for i in range(len(ps)) for s in seeds]
-    order = sorted(range(len(jobs)), key=lambda j: -lengths[jobs[j][1]])
-    eos, out = _eos_ids(model), [None] * len(jobs)
-    batches = [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    jobs, batches = _jobs(len(cs), len(ps), seeds, [len(i) for i in model.tokenizer(texts)['input_ids']], int(batch_size))
+    out = [None] * len(jobs)
+    sample = (temperature, top_p) if do_sample else None
     for batch in tqdm(batches, desc='generate', unit='batch', disable=not progress or len(batches) < 2):
-        enc = encode(model, [texts[jobs[j][1]] for j in batch])
-        rows = [cs[jobs[j][0]].steers for j in batch]
-        sampler = RowSampler([row_seed(jobs[j][2], ps[jobs[j][1]].prompt_id) for j in batch], temperature, top_p) if do_sample else None
-        new = _generate_ids(model, enc, rows, int(max_new_tokens), sampler, norms)
-        for j, ids in zip(batch, new.tolist()): out[j] = _decode(tok, ids, eos)
-    mid = model_spec(model).id
-    recs = []
-    for (c, i, s), (text, n, finish) in zip(jobs, out):
-        cfg, p = cs[c], ps[i]
-        recs.append(dict(prompt_id=p.prompt_id, config_id=cfg.config_id, **cfg.fields(), seed=s, prompt=p.prompt,
-                         text=text, n_tokens=n, finish_reason=finish, model=mid,
-                         messages=json.dumps(p.payload, ensure_ascii=False) if chat else None))
+        replies = _generate_batch(model, texts, jobs, batch, cs, ps, int(max_new_tokens), sample, norms)
+        for j, r in zip(batch, replies): out[j] = r
+    recs = [dict(prompt_id=ps[i].prompt_id, config_id=cs[c].config_id, **cs[c].fields(), seed=s, prompt=ps[i].prompt,
+                 **out[k], model=model_spec(model).id,
+                 messages=json.dumps(ps[i].payload, ensure_ascii=False) if chat else None)
+            for k, (c, i, s) in enumerate(jobs)]
     return pd.DataFrame.from_records(recs, columns=list(GENERATION_COLUMNS))
 
 # %% ../nbs/07_generate.ipynb #163e0662

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .core import ConfigError, DataError, atomic_write, stable_hash
+from .steer import replay_last_logits, replayable as _replayable   # moved to steer; metrics still imports them here
+
 
 # %% auto #0
 __all__ = ['ResultStore', 'SweepConfig', 'baseline_config', 'make_grid', 'pair_key', 'run_sweep', 'SearchSettings',
-           'adaptive_search', 'best_per_layer', 'calibrate_to_target', 'replay_last_logits']
+           'adaptive_search', 'best_per_layer', 'calibrate_to_target']
 
 # %% ../nbs/09_sweep.ipynb #66422fef
 class ResultStore:
@@ -283,52 +285,3 @@ def calibrate_to_target(evaluate: Callable,  # evaluate({layer: alpha}) -> {laye
     out = pd.DataFrame([dict(layer=L, alpha=sign * best[L][0], value=best[L][1]) for L in layers])
     out.attrs['history'] = pd.DataFrame(hist)
     return out
-
-# %% ../nbs/09_sweep.ipynb #513af403
-def _replayable(c) -> bool:
-    return len(c.steers) == 1 and c.steers[0].site == 'residual' and c.steers[0].positions == 'all' \
-        and c.steers[0].scaling == 'raw' and c.steers[0].op == 'add'
-
-def replay_last_logits(model, batch: dict, # encode(model, texts)
-                       configs: Sequence[SweepConfig], # single residual steers (and/or the unsteered baseline)
-                       max_rows: int = 256, # rows per replayed chunk
-                      ) -> dict:
-    "Last-position logits {config_id: (batch, vocab)} of every configuration, replaying only the blocks above each steered layer."
-    import torch
-    from steernb.models import hf_model, layers_path, _get_path, first_tensor, final_norm
-    net = hf_model(model); blocks = _get_path(net, layers_path(model)); n = len(blocks)
-    bad = [c for c in configs if c.steers and not _replayable(c)]
-    if bad: raise ConfigError(f'replay covers single residual add steers at all positions; {len(bad)} configurations are not')
-    steered = sorted({c.steers[0].layer % n for c in configs if c.steers})
-    B = batch['input_ids'].shape[0]
-    outs, kws, hooks = {}, {}, []
-    lo = min(steered) + 1 if steered else n
-    for L in steered: hooks.append(blocks[L].register_forward_hook(lambda m, a, o, L=L: outs.__setitem__(L, first_tensor(o))))
-    for l in range(lo, n): hooks.append(blocks[l].register_forward_pre_hook(lambda m, a, k, l=l: kws.__setitem__(l, (a[1:], k)), with_kwargs=True))
-    try:
-        with torch.no_grad(): base = net(**batch, use_cache=False, logits_to_keep=1).logits[:, -1]
-    finally:
-        for h in hooks: h.remove()
-    head, norm = net.get_output_embeddings(), final_norm(model)
-    cap = getattr(net.config, 'final_logit_softcapping', None)
-    res = {c.config_id: base for c in configs if not c.steers}
-    def grow(v, k):
-        if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == B and B > 1: return v.repeat(k, *[1] * (v.ndim - 1))
-        if isinstance(v, tuple): return tuple(grow(x, k) for x in v)
-        return v
-    for L in steered:
-        cs = [c for c in configs if c.steers and c.steers[0].layer % n == L]
-        per = max(1, max_rows // B)
-        for i in range(0, len(cs), per):
-            part = cs[i:i + per]; k = len(part)
-            h0 = outs[L]
-            add = torch.stack([c.steers[0].alpha * c.steers[0].direction for c in part]).to(h0.device, torch.float32)   # (k, hidden)
-            h = (h0.float().unsqueeze(0) + add[:, None, None, :]).to(h0.dtype).reshape(k * B, *h0.shape[1:])           # (k*B, seq, hidden)
-            with torch.no_grad():
-                for l in range(L + 1, n):
-                    args, kw = kws[l]
-                    h = first_tensor(blocks[l](h, *grow(tuple(args), k), **{a: grow(v, k) for a, v in kw.items() if a != 'hidden_states'}))
-                lg = head(norm(h[:, -1:]))[:, -1]
-                if cap: lg = torch.tanh(lg / cap) * cap
-            for j, c in enumerate(part): res[c.config_id] = lg[j * B:(j + 1) * B]
-    return res

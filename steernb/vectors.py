@@ -30,7 +30,7 @@ class SteeringVector:
     "A steering direction for one layer and site of one model, with its provenance."
     vector: torch.Tensor                 # (hidden,) float32 on CPU
     layer: int                           # decoder block index
-    site: str = 'residual'               # residual | self_attn | mlp | post_attention_layernorm
+    site: str = 'resid_post'             # resid_pre | attn_out | resid_mid | ln2_out | mlp_out | resid_post
     model_id: str | None = None          # model it was made for (hub id or file name)
     model_revision: str | None = None
     method: str = 'mean_diff'            # mean_diff | pca_diff | pca_centered | probe | bipo | pasf | ipas_all | ...
@@ -49,7 +49,7 @@ class SteeringVector:
         if v.ndim != 1: raise ConfigError(f'a steering vector must be 1-D (hidden,), got shape {tuple(v.shape)}')
         v = v.to('cpu', torch.float32).contiguous()
         if not torch.isfinite(v).all(): raise ConfigError(f'steering vector for layer {self.layer} contains NaN or inf')
-        self.vector, self.layer = v, int(self.layer)
+        self.vector, self.layer, self.site = v, int(self.layer), canonical_site(self.site)
 
     @property
     def hidden_size(self) -> int: return self.vector.shape[0]
@@ -233,7 +233,7 @@ def export_gguf_control_vector(vectors: dict[int, SteeringVector] | list[Steerin
     import gguf
     svs = sorted(_as_vector_list(vectors), key=lambda s: s.layer)
     for sv in svs:
-        if canonical_site(sv.site) != 'residual':
+        if canonical_site(sv.site) != 'resid_post':
             raise ConfigError(f'llama.cpp control vectors act on the residual stream (a block\'s output); the vector for layer '
                               f'{sv.layer} is at site {sv.site!r}')
         if sv.layer < 1:
@@ -396,7 +396,7 @@ def load_any_vector(path: str | Path, # .safetensors, .gguf, .pt or .pth
         elif isinstance(obj, torch.Tensor) and is_bipo_path(path): sv = _from_bipo(obj, path, provenance.get('model_id'), provenance.get('concept'))
         elif isinstance(obj, torch.Tensor):
             if layer is None: raise ConfigError(f'{path} holds a bare tensor with no provenance: pass layer= (and model_id=, concept=, ...)')
-            sv = SteeringVector(obj.detach().float(), layer=layer, **{'site': site or 'residual', 'method': 'unknown',
+            sv = SteeringVector(obj.detach().float(), layer=layer, **{'site': site or 'resid_post', 'method': 'unknown',
                                 'positions': 'unknown', 'extra': {'source_file': str(path)}, **provenance})
         else: raise DataError(f'{path}: not a known vector layout (a steering-strength dict, a BiPO tensor or a bare tensor), '
                               f'got {type(obj).__name__}{" with keys " + ", ".join(map(str, obj)) if isinstance(obj, dict) else ""}')
