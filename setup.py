@@ -1,7 +1,8 @@
 """nbdev 2 setup.py: every setting lives in settings.ini; edit there, not here."""
 from configparser import ConfigParser
 from pathlib import Path
-import setuptools, shlex
+import setuptools, shlex, shutil
+from setuptools.command.build_py import build_py
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
@@ -27,6 +28,19 @@ data_files = {}
 for p in Path('data').rglob('*'):
     if p.is_file(): data_files.setdefault(str(Path('share/steernb') / p.parent), []).append(str(p))
 
+# Report templates and run manifests ship inside the package (steernb/reports, steernb/manifests), copied from their
+# one place in the repository when the wheel is built; steernb.core.resource_dir finds them with importlib.resources.
+PACKAGED = {'reports': 'nbs/reports/*.ipynb', 'manifests': 'papermill_runs/manifests/*.yaml'}
+
+class BuildWithResources(build_py):
+    "build_py, plus the report templates and manifests copied into the built package."
+    def run(self):
+        super().run()
+        for dest, pattern in PACKAGED.items():
+            target = Path(self.build_lib) / cfg['lib_path'] / dest
+            target.mkdir(parents=True, exist_ok=True)
+            for f in sorted(Path('.').glob(pattern)): shutil.copy2(f, target / f.name)
+
 setuptools.setup(
     name=cfg['lib_name'],
     license=lic[0],
@@ -45,6 +59,7 @@ setuptools.setup(
     long_description=open('README.md', encoding='utf-8').read() if Path('README.md').exists() else '',
     long_description_content_type='text/markdown',
     zip_safe=False,
+    cmdclass={'build_py': BuildWithResources},
     entry_points={
         'console_scripts': cfg.get('console_scripts', '').split(),
         'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d'],

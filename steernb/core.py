@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #86c8fbd9
 from __future__ import annotations
-import hashlib, importlib.util, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
+import hashlib, importlib.resources, importlib.util, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
 from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -14,7 +14,7 @@ import torch
 
 # %% auto #0
 __all__ = ['SteernbError', 'ConfigError', 'DataError', 'ModelLoadError', 'VectorMismatchError', 'project_root', 'data_dir',
-           'shared_data_dir', 'canonical_json', 'stable_hash', 'slugify', 'file_mode', 'atomic_write',
+           'resource_dir', 'shared_data_dir', 'canonical_json', 'stable_hash', 'slugify', 'file_mode', 'atomic_write',
            'atomic_write_json', 'seed_everything', 'git_commit', 'device_name', 'env_record']
 
 # %% ../nbs/00_core.ipynb #6142d7a2
@@ -61,6 +61,21 @@ def data_dir() -> Path:
     p = Path(sys.prefix) / 'share' / 'steernb' / 'data'
     if p.is_dir(): return p
     raise FileNotFoundError("steernb's data folder was not found: run from a steernb checkout or install the package")
+
+# %% ../nbs/00_core.ipynb #6a2e33c9
+_CHECKOUT_RESOURCES = {'reports': ('nbs', 'reports'), 'manifests': ('papermill_runs', 'manifests')}
+
+def resource_dir(kind: str, # 'reports' (report templates) or 'manifests' (run manifests)
+                ) -> Path:
+    "The folder of packaged report templates or manifests: inside the installed package, else in the checkout."
+    if kind not in _CHECKOUT_RESOURCES:
+        raise ConfigError(f'unknown resource kind {kind!r}: choose from {", ".join(_CHECKOUT_RESOURCES)}')
+    packaged = Path(str(importlib.resources.files('steernb') / kind))
+    if packaged.is_dir(): return packaged
+    root = project_root()
+    if root is not None and root.joinpath(*_CHECKOUT_RESOURCES[kind]).is_dir():
+        return root.joinpath(*_CHECKOUT_RESOURCES[kind])
+    raise FileNotFoundError(f'steernb\'s {kind} folder was not found: reinstall the package (pip install steernb)')
 
 # %% ../nbs/00_core.ipynb #087bc78e
 def shared_data_dir(required: bool = False, # raise instead of returning None when absent
