@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #86c8fbd9
 from __future__ import annotations
-import hashlib, importlib.resources, importlib.util, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
+import hashlib, importlib.resources, importlib.util, json, os, platform, random, re, subprocess, sys, tempfile
+import threading, time
 from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -40,8 +41,9 @@ def _is_project_root(p: Path) -> bool:
     ini = p / 'settings.ini'
     return ini.is_file() and re.search(r'^lib_name\s*=\s*steernb\s*$', ini.read_text(), re.M) is not None
 
-def project_root(start: str | Path | None = None, # where to start looking (default: the package, then the cwd)
-                ) -> Path | None:
+def project_root(
+    start: str | Path | None = None,  # where to start looking (default: the package, then the cwd)
+) -> Path | None:
     "The steernb checkout (folder holding `settings.ini`), or `None` for a plain installed package."
     if start is not None: candidates = [Path(start).resolve()]
     else:
@@ -55,19 +57,21 @@ def project_root(start: str | Path | None = None, # where to start looking (defa
 
 # %% ../nbs/00_core.ipynb #c7b39239
 def data_dir() -> Path:
-    "The folder of data shipped with steernb (`data/` in a checkout, `<prefix>/share/steernb/data` installed)."
+    "The data shipped with steernb: `data/` in a checkout, `<prefix>/share/steernb/data` when installed."
     root = project_root()
     if root is not None and (root / 'data').is_dir(): return root / 'data'
     p = Path(sys.prefix) / 'share' / 'steernb' / 'data'
     if p.is_dir(): return p
-    raise FileNotFoundError("steernb's data folder was not found: run from a steernb checkout or install the package")
+    raise FileNotFoundError(
+        "steernb's data folder was not found: run from a steernb checkout or install the package"
+    )
 
 # %% ../nbs/00_core.ipynb #6a2e33c9
 _CHECKOUT_RESOURCES = {'reports': ('nbs', 'reports'), 'manifests': ('papermill_runs', 'manifests')}
 
 def resource_dir(kind: str, # 'reports' (report templates) or 'manifests' (run manifests)
                 ) -> Path:
-    "The folder of packaged report templates or manifests: inside the installed package, else in the checkout."
+    "The folder of packaged report templates or manifests: in the installed package, else in the checkout."
     if kind not in _CHECKOUT_RESOURCES:
         raise ConfigError(f'unknown resource kind {kind!r}: choose from {", ".join(_CHECKOUT_RESOURCES)}')
     packaged = Path(str(importlib.resources.files('steernb') / kind))
@@ -75,7 +79,9 @@ def resource_dir(kind: str, # 'reports' (report templates) or 'manifests' (run m
     root = project_root()
     if root is not None and root.joinpath(*_CHECKOUT_RESOURCES[kind]).is_dir():
         return root.joinpath(*_CHECKOUT_RESOURCES[kind])
-    raise FileNotFoundError(f'steernb\'s {kind} folder was not found: reinstall the package (pip install steernb)')
+    raise FileNotFoundError(
+        f'steernb\'s {kind} folder was not found: reinstall the package (pip install steernb)'
+    )
 
 # %% ../nbs/00_core.ipynb #087bc78e
 def shared_data_dir(required: bool = False, # raise instead of returning None when absent
@@ -84,8 +90,10 @@ def shared_data_dir(required: bool = False, # raise instead of returning None wh
     env = os.environ.get('STEERNB_DATA') or os.environ.get('STEERNB_SHARED_DATA')
     if env and Path(env).is_dir(): return Path(env)
     if required:
-        raise FileNotFoundError('evaluation data not found: set STEERNB_DATA to the folder that holds mmlu/, caa/ '
-                                'and text_corpus/')
+        raise FileNotFoundError(
+            'evaluation data not found: set STEERNB_DATA to the folder that holds mmlu/, caa/ '
+            'and text_corpus/'
+        )
     return None
 
 # %% ../nbs/00_core.ipynb #b39f021b
@@ -113,7 +121,7 @@ def stable_hash(obj, # any JSON-able object (dataclasses, tensors, paths and num
 def slugify(name: str, # a model id, concept or any label
             max_len: int = 80, # longest result; longer names are cut and get a hash
            ) -> str:
-    "A file-system-safe folder name for `name`: `a/b` -> `a--b`; a hash is appended when characters were dropped."
+    "A file-system-safe folder name for `name`: `a/b` -> `a--b`, plus a hash when characters were dropped."
     s = name.strip().replace('/', '--')
     safe = re.sub(r'[^A-Za-z0-9._=-]+', '_', s).strip('_.') or 'x'
     if safe != s or len(safe) > max_len: safe = f'{safe[:max_len - 9]}-{stable_hash(name, 8)}'

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from .core import ConfigError, DataError, stable_hash
-from .models import (canonical_site, chat_format, encode, first_tensor, model_spec, n_layers, read_sites,
-                            resolve_layers, site_module)
+from .models import (canonical_site, chat_format, encode, first_tensor, model_spec, n_layers,
+                            read_sites, resolve_layers, site_module)
 from .vectors import SteeringVector
 
 # %% auto #0
@@ -27,9 +27,11 @@ _ANSWER_RE = re.compile(r'(?s)^(.*?)(\(?([A-Z])\)?\s*)$')
 def split_answer(text: str) -> tuple[str, str]:
     "Split an A/B text into (prompt, answer), the answer being its trailing `(A`, `(A)` or `A`."
     m = _ANSWER_RE.match(text)
-    if m is None or (m[1] and m[1][-1].isalnum() and not m[2].startswith('(')):    # 'USA' is no answer
-        raise DataError(f"positions='answer' needs a text that ends with an answer letter such as '(A' or '(A)', "
-                        f"got ...{text[-40:]!r}")
+    if m is None or (m[1] and m[1][-1].isalnum() and not m[2].startswith('(')):  # 'USA' is no answer
+        raise DataError(
+            f"positions='answer' needs a text that ends with an answer letter such as '(A' or '(A)', "
+            f"got ...{text[-40:]!r}"
+        )
     return m[1], m[2]
 
 # %% ../nbs/04_extract.ipynb #8a3fa089
@@ -38,9 +40,11 @@ POSITIONS = ('last', 'mean', 'answer')
 def _check_positions(positions):
     "Validate a positions spec; int-like strings ('-2') become ints."
     if isinstance(positions, str) and re.fullmatch(r'-?\d+', positions.strip()): positions = int(positions)
-    if positions in POSITIONS or (isinstance(positions, int) and not isinstance(positions, bool)): return positions
+    if positions in POSITIONS or (isinstance(positions, int) and not isinstance(positions, bool)):
+        return positions
     raise ConfigError(f"unknown positions {positions!r}: use 'last', 'mean', 'answer' or an int token index")
 
+# %% ../nbs/04_extract.ipynb #098a2e3c
 def _answer_offset(tok, ids: list[int], text: str) -> int:
     "Offset from the end (negative) of the token holding `text`'s answer letter."
     _, answer = split_answer(text)
@@ -49,9 +53,12 @@ def _answer_offset(tok, ids: list[int], text: str) -> int:
         if len(tok.decode(ids[j:], clean_up_tokenization_spaces=False)) > after: break
     letter = answer.lstrip('(')[0]
     if letter not in tok.decode(ids[j:j + 1], clean_up_tokenization_spaces=False):
-        raise DataError(f'could not find the answer letter {letter!r} among the last tokens of ...{text[-40:]!r}')
+        raise DataError(
+            f'could not find the answer letter {letter!r} among the last tokens of ...{text[-40:]!r}'
+        )
     return j - len(ids)
 
+# %% ../nbs/04_extract.ipynb #575a5cf5
 def _offsets(tok, batch: dict, texts: list[str], positions) -> list[int] | None:
     "Each row's position as a negative offset from its end; None for 'mean'."
     if positions == 'mean': return None
@@ -64,7 +71,9 @@ def _offsets(tok, batch: dict, texts: list[str], positions) -> list[int] | None:
         else:
             k = positions - n if positions >= 0 else positions
             if not -n <= k < 0:
-                raise ConfigError(f'position {positions} out of range for text {texts[r][:40]!r}, which has {n} tokens')
+                raise ConfigError(
+                    f'position {positions} out of range for text {texts[r][:40]!r}, which has {n} tokens'
+                )
         out.append(k)
     return out
 
@@ -72,7 +81,8 @@ def _offsets(tok, batch: dict, texts: list[str], positions) -> list[int] | None:
 def format_text(model, # a model from load_model (its tokenizer's chat template is used)
                 text,  # a string, or a (prompt, completion) pair
                 chat: bool = False, # wrap the prompt as a user message with the chat template
-                positions='last',   # with 'answer', a plain string's trailing answer goes after the assistant header
+                # with 'answer', a plain string's trailing answer goes after the assistant header
+                positions='last',
                 system: str | None = None, # optional system message (chat only)
                ) -> str:
     "The exact text `collect_activations` feeds the model for `text`."
@@ -84,7 +94,9 @@ def format_text(model, # a model from load_model (its tokenizer's chat template 
         prompt, completion = prompt.rstrip(), completion.lstrip()
     else: prompt, completion = text, ''
     if not isinstance(prompt, str) or not isinstance(completion, str):
-        raise DataError(f'texts must be strings or (prompt, completion) string pairs, got {type(text).__name__}')
+        raise DataError(
+            f'texts must be strings or (prompt, completion) string pairs, got {type(text).__name__}'
+        )
     return (chat_format(model, prompt, system=system) if chat else prompt) + completion
 
 # %% ../nbs/04_extract.ipynb #26f9bee3
@@ -105,19 +117,23 @@ def _trace_batch(model, batch: dict, layer_ids: list, site: str, offsets, mask):
         tracer.stop()
     return acts
 
+# %% ../nbs/04_extract.ipynb #eea1f5ad
 def collect_activations(model,   # a model from load_model / tiny_model
                         texts,   # strings, or (prompt, completion) pairs
-                        layers='all',       # layer spec: 'all', an int, a list, '10-19', '30%-60%' (columns in increasing order)
+                        # layer spec: 'all', an int, a list, '10-19', '30%-60%' (columns in increasing order)
+                        layers='all',
                         positions='last',   # 'last' | 'mean' | 'answer' | int token index
-                        site: str = 'resid_post', # the block output (default) or another site (steernb.models.SITES)
+                        # the block output (default) or another site (steernb.models.SITES)
+                        site: str = 'resid_post',
                         batch_size: int = 16,
                         chat: bool = False, # wrap each text with the chat template (see format_text)
                         progress: bool = True, # show a progress bar when there are several batches
                         system: str | None = None, # system message when chat=True
                         max_length: int | None = None, # truncate longer texts on the left
                        ) -> torch.Tensor:
-    "Activations (n_texts, n_layers_selected, hidden), float32 on CPU, one forward pass per batch for all layers."
-    if isinstance(texts, str): raise ConfigError('texts must be a list of strings, not one string: wrap it in a list')
+    "Activations (n_texts, n_layers_selected, hidden), float32 on CPU: one forward per batch for all layers."
+    if isinstance(texts, str):
+        raise ConfigError('texts must be a list of strings, not one string: wrap it in a list')
     texts = [format_text(model, t, chat, positions, system) for t in texts]
     if not texts: raise DataError('collect_activations() got no texts')
     positions, site = _check_positions(positions), canonical_site(site)
@@ -149,10 +165,12 @@ def orient(direction: torch.Tensor, # (hidden,) any direction
     if uu == 0: return torch.zeros_like(u, dtype=torch.float32)
     return ((md @ u) / uu * u).float()
 
+# %% ../nbs/04_extract.ipynb #ddb351c5
 def mean_diff(pos, neg) -> torch.Tensor:
     "Mean of positives minus mean of negatives."
     return (_as64(pos).mean(0) - _as64(neg).mean(0)).float()
 
+# %% ../nbs/04_extract.ipynb #b52954ef
 def _first_pc(x: torch.Tensor) -> torch.Tensor:
     "First right singular vector of `x` (n, hidden), float64."
     return torch.linalg.svd(x, full_matrices=False).Vh[0]
@@ -160,26 +178,35 @@ def _first_pc(x: torch.Tensor) -> torch.Tensor:
 def pca_diff(pos, neg) -> torch.Tensor:
     "First principal direction of the paired differences pos_i - neg_i (uncentred)."
     if len(pos) != len(neg):
-        raise DataError(f"pca_diff pairs positive[i] with negative[i]: got {len(pos)} positive and {len(neg)} negative "
-                        "examples; give equal counts or use method='pca_centered'")
+        raise DataError(
+            f"pca_diff pairs positive[i] with negative[i]: got {len(pos)} positive and {len(neg)} negative "
+            "examples; give equal counts or use method='pca_centered'"
+        )
     return _first_pc(_as64(pos) - _as64(neg)).float()
 
+# %% ../nbs/04_extract.ipynb #ade3d4f4
 def pca_centered(pos, neg) -> torch.Tensor:
     "First principal component of both sides pooled and centred on their joint mean."
     x = torch.cat([_as64(pos), _as64(neg)])
     return _first_pc(x - x.mean(0)).float()
 
+# %% ../nbs/04_extract.ipynb #b3903364
 def _fit_logistic(x, y, C: float = 1.0, max_iter: int = 100, tol: float = 1e-9):
     "Minimise C·Σ logloss + ½|w|² (intercept unpenalised, as scikit-learn); returns (w, b) in float64."
     x, y = _as64(x), _as64(y)
     mu = x.mean(0)
-    # At the optimum w = C·Σ(y_i - p_i)(x_i - mu): it lies in the span of the centred rows. Solve there, in at most
+    # At the optimum w = C·Σ(y_i - p_i)(x_i - mu): it lies in the span of the centred rows. Solve there,
+    # in at most
     # n dimensions, by Newton's method with backtracking (the objective is strictly convex).
     _, S, Vh = torch.linalg.svd(x - mu, full_matrices=False)
     keep = S > S.max() * 1e-10
     Z = torch.cat([(x - mu) @ Vh[keep].T, torch.ones(len(x), 1, dtype=torch.float64)], 1)   # (n, r + 1)
-    reg = torch.ones(Z.shape[1], dtype=torch.float64); reg[-1] = 0                          # no penalty on the intercept
-    f = lambda p: C * F.binary_cross_entropy_with_logits(Z @ p, y, reduction='sum') + 0.5 * (reg * p * p).sum()
+    # no penalty on the intercept
+    reg = torch.ones(Z.shape[1], dtype=torch.float64)
+    reg[-1] = 0
+    f = lambda p: (
+        C * F.binary_cross_entropy_with_logits(Z @ p, y, reduction='sum') + 0.5 * (reg * p * p).sum()
+    )
     p = torch.zeros(Z.shape[1], dtype=torch.float64)
     for _ in range(max_iter):
         q = torch.sigmoid(Z @ p)
@@ -193,6 +220,7 @@ def _fit_logistic(x, y, C: float = 1.0, max_iter: int = 100, tol: float = 1e-9):
     w = Vh[keep].T @ p[:-1]
     return w, p[-1] - mu @ w
 
+# %% ../nbs/04_extract.ipynb #eb382358
 def probe(pos, neg, C: float = 1.0) -> torch.Tensor:
     "Weight vector of an L2 logistic regression separating positives (1) from negatives (0)."
     x = torch.cat([_as64(pos), _as64(neg)])
@@ -204,19 +232,26 @@ METHODS = {'mean_diff': mean_diff, 'pca_diff': pca_diff, 'pca_centered': pca_cen
 # %% ../nbs/04_extract.ipynb #17fc272a
 def _check_contrast(positive, negative):
     for side, x in (('positive', positive), ('negative', negative)):
-        if isinstance(x, str): raise ConfigError(f'{side} must be a list of texts, not one string: wrap it in a list')
-    if not len(positive) and not len(negative): raise DataError('contrast set is empty: give positive and negative examples')
+        if isinstance(x, str):
+            raise ConfigError(f'{side} must be a list of texts, not one string: wrap it in a list')
+    if not len(positive) and not len(negative):
+        raise DataError('contrast set is empty: give positive and negative examples')
     for side, other, x in (('positive', 'negative', positive), ('negative', 'positive', negative)):
         if not len(x):
-            raise DataError(f'contrast set has only {other} examples ({side} is empty): a direction needs both sides')
+            raise DataError(
+                f'contrast set has only {other} examples ({side} is empty): a direction needs both sides'
+            )
 
 def _method(method: str):
-    if method not in METHODS: raise ConfigError(f'unknown method {method!r}: choose from {", ".join(METHODS)}')
+    if method not in METHODS:
+        raise ConfigError(f'unknown method {method!r}: choose from {", ".join(METHODS)}')
     return METHODS[method]
 
+# %% ../nbs/04_extract.ipynb #1cadb613
 def vectors_from_activations(pos_acts: torch.Tensor, # (n_pos, n_layers, hidden) from collect_activations
                              neg_acts: torch.Tensor, # (n_neg, n_layers, hidden)
-                             layers: list[int] | None = None, # the layer index of each column (default 0, 1, ...)
+                             # the layer index of each column (default 0, 1, ...)
+                             layers: list[int] | None = None,
                              method: str = 'mean_diff', # a key of METHODS
                              **kwargs,                 # passed to the method (e.g. C for 'probe')
                             ) -> dict[int, torch.Tensor]:
@@ -225,10 +260,16 @@ def vectors_from_activations(pos_acts: torch.Tensor, # (n_pos, n_layers, hidden)
     _check_contrast(pos_acts, neg_acts)
     layers = list(range(pos_acts.shape[1])) if layers is None else list(layers)
     if len(layers) != pos_acts.shape[1] or pos_acts.shape[1:] != neg_acts.shape[1:]:
-        raise ConfigError(f'activation shapes {tuple(pos_acts.shape)} and {tuple(neg_acts.shape)} do not match '
-                          f'{len(layers)} layers')
-    return {l: orient(fn(pos_acts[:, j], neg_acts[:, j], **kwargs), pos_acts[:, j], neg_acts[:, j]) for j, l in enumerate(layers)}
+        raise ConfigError(
+            f'activation shapes {tuple(pos_acts.shape)} and {tuple(neg_acts.shape)} do not match '
+            f'{len(layers)} layers'
+        )
+    return {
+        l: orient(fn(pos_acts[:, j], neg_acts[:, j], **kwargs), pos_acts[:, j], neg_acts[:, j])
+        for j, l in enumerate(layers)
+    }
 
+# %% ../nbs/04_extract.ipynb #35b1e06a
 def extract_vectors(model,       # a model from load_model
                     positive,    # texts (or (prompt, completion) pairs) showing the concept
                     negative,    # texts showing its opposite / absence
@@ -244,21 +285,42 @@ def extract_vectors(model,       # a model from load_model
                     method_kwargs: dict | None = None, # e.g. {'C': 0.1} for 'probe'
                    ) -> dict[int, SteeringVector]:
     "One `SteeringVector` per selected layer from a contrast set, all layers from one pass per batch."
-    _method(method); _check_contrast(positive, negative)
+    _method(method)
+    _check_contrast(positive, negative)
     positive, negative = list(positive), list(negative)
     if method == 'pca_diff' and len(positive) != len(negative):
-        raise DataError(f"method 'pca_diff' pairs positive[i] with negative[i]: got {len(positive)} positive and "
-                        f"{len(negative)} negative texts; give equal counts or use method='pca_centered'")
+        raise DataError(
+            f"method 'pca_diff' pairs positive[i] with negative[i]: got {len(positive)} positive and "
+            f"{len(negative)} negative texts; give equal counts or use method='pca_centered'"
+        )
     layer_ids = resolve_layers(layers, n_layers(model))
-    acts = collect_activations(model, positive + negative, layer_ids, positions, site, batch_size, chat, progress)
-    vecs = vectors_from_activations(acts[:len(positive)], acts[len(positive):], layer_ids, method, **(method_kwargs or {}))
+    acts = collect_activations(
+        model, positive + negative, layer_ids, positions, site, batch_size, chat, progress
+    )
+    vecs = vectors_from_activations(
+        acts[: len(positive)], acts[len(positive) :], layer_ids, method, **(method_kwargs or {})
+    )
     spec, site = model_spec(model), canonical_site(site)
-    data_hash = stable_hash([[list(t) if isinstance(t, tuple) else t for t in side] for side in (positive, negative)])
+    data_hash = stable_hash(
+        [[list(t) if isinstance(t, tuple) else t for t in side] for side in (positive, negative)]
+    )
     extra = {'n_positive': len(positive), 'n_negative': len(negative), 'chat': chat, **(method_kwargs or {})}
-    return {l: SteeringVector(v, layer=l, site=site, model_id=spec.id, model_revision=spec.revision, method=method,
-                              positions=str(positions), concept=concept, dataset=dataset, dataset_hash=data_hash,
-                              extra=dict(extra))
-            for l, v in vecs.items()}
+    return {
+        l: SteeringVector(
+            v,
+            layer=l,
+            site=site,
+            model_id=spec.id,
+            model_revision=spec.revision,
+            method=method,
+            positions=str(positions),
+            concept=concept,
+            dataset=dataset,
+            dataset_hash=data_hash,
+            extra=dict(extra),
+        )
+        for l, v in vecs.items()
+    }
 
 # %% ../nbs/04_extract.ipynb #f1ad8777
 def _split(n: int, test_frac: float, g: torch.Generator):
@@ -273,10 +335,12 @@ def layer_diagnostics(pos_acts: torch.Tensor, # (n_pos, n_layers, hidden)
                       layers: list[int] | None = None, # the layer index of each column (default 0, 1, ...)
                       C: float = 1.0,         # inverse L2 strength of the probe
                      ) -> pd.DataFrame:
-    "Per layer: held-out probe accuracy, held-out projection gap on the mean-difference direction, and separation."
+    "Per layer: held-out probe accuracy, projection gap on the mean-difference direction, separation."
     _check_contrast(pos_acts, neg_acts)
-    if min(len(pos_acts), len(neg_acts)) < 2: raise DataError('layer_diagnostics needs at least 2 examples per side (train and held out)')
-    if not 0 < test_frac < 1: raise ConfigError(f'test_frac must lie strictly between 0 and 1, got {test_frac}')
+    if min(len(pos_acts), len(neg_acts)) < 2:
+        raise DataError('layer_diagnostics needs at least 2 examples per side (train and held out)')
+    if not 0 < test_frac < 1:
+        raise ConfigError(f'test_frac must lie strictly between 0 and 1, got {test_frac}')
     layers = list(range(pos_acts.shape[1])) if layers is None else list(layers)
     g = torch.Generator().manual_seed(seed)
     (ptr, pte), (ntr, nte) = _split(len(pos_acts), test_frac, g), _split(len(neg_acts), test_frac, g)
@@ -289,21 +353,48 @@ def layer_diagnostics(pos_acts: torch.Tensor, # (n_pos, n_layers, hidden)
         mu, sd = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
         w, b = _fit_logistic((xtr - mu) / sd, ytr, C)
         acc = float((((xte - mu) / sd @ w + b > 0).double() == yte).double().mean())
-        u = P[ptr].mean(0) - N[ntr].mean(0); u = u / u.norm().clamp_min(1e-12)
+        u = P[ptr].mean(0) - N[ntr].mean(0)
+        u = u / u.norm().clamp_min(1e-12)
         pp, pn = P[pte] @ u, N[nte] @ u
         gap = float(pp.mean() - pn.mean())
         dof = len(pp) + len(pn) - 2
-        pooled = math.sqrt((float(((pp - pp.mean()) ** 2).sum()) + float(((pn - pn.mean()) ** 2).sum())) / dof) if dof > 0 else float('nan')
-        rows.append(dict(layer=layer, probe_acc=acc, gap=gap, separation=gap / pooled if pooled > 0 else float('nan'),
-                         norm=float(torch.cat([P, N]).norm(dim=1).mean()), n_train=len(xtr), n_test=len(xte)))
+        pooled = (
+            math.sqrt((float(((pp - pp.mean()) ** 2).sum()) + float(((pn - pn.mean()) ** 2).sum())) / dof)
+            if dof > 0
+            else float('nan')
+        )
+        rows.append(
+            dict(
+                layer=layer,
+                probe_acc=acc,
+                gap=gap,
+                separation=gap / pooled if pooled > 0 else float('nan'),
+                norm=float(torch.cat([P, N]).norm(dim=1).mean()),
+                n_train=len(xtr),
+                n_test=len(xte),
+            )
+        )
     return pd.DataFrame(rows)
 
-def diagnose_layers(model, positive, negative, # a model and the two sides' texts
-                    layers='all', positions='last', site: str = 'resid_post', batch_size: int = 16, chat: bool = False,
-                    test_frac: float = 0.3, seed: int = 0, progress: bool = True) -> pd.DataFrame:
+# %% ../nbs/04_extract.ipynb #41b3984b
+def diagnose_layers(
+    model,
+    positive,
+    negative,  # a model and the two sides' texts
+    layers='all',
+    positions='last',
+    site: str = 'resid_post',
+    batch_size: int = 16,
+    chat: bool = False,
+    test_frac: float = 0.3,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
     "`layer_diagnostics` straight from a model and a contrast set."
     _check_contrast(positive, negative)
     positive, negative = list(positive), list(negative)
     layer_ids = resolve_layers(layers, n_layers(model))
-    acts = collect_activations(model, positive + negative, layer_ids, positions, site, batch_size, chat, progress)
+    acts = collect_activations(
+        model, positive + negative, layer_ids, positions, site, batch_size, chat, progress
+    )
     return layer_diagnostics(acts[:len(positive)], acts[len(positive):], test_frac, seed, layer_ids)

@@ -32,6 +32,7 @@ class Prompt:
     prompt: str              # what the reply answers: the last user message, or the raw text
 
 _ID_KEYS = ('item_id', 'prompt_id', 'id')
+
 _CONTENT_KEYS = ('messages', 'prompt_arr', 'text', 'prompt', 'question')
 
 def _content(p) -> tuple:
@@ -41,11 +42,17 @@ def _content(p) -> tuple:
     if isinstance(p, dict):
         key = next((k for k in _CONTENT_KEYS if k in p), None)
         if key is None:
-            raise ConfigError(f'a prompt dict needs one of {list(_CONTENT_KEYS)} (and optionally item_id), got keys {sorted(p)}')
+            raise ConfigError(
+                f'a prompt dict needs one of {list(_CONTENT_KEYS)} (and optionally item_id), got keys '
+                f'{sorted(p)}'
+            )
         return next((p[k] for k in _ID_KEYS if p.get(k) is not None), None), p[key]
     if hasattr(p, 'text'): return getattr(p, 'item_id', None), p.text
-    raise ConfigError(f'a prompt is a string, a message list, or an item with item_id and text; got {type(p).__name__}')
+    raise ConfigError(
+        f'a prompt is a string, a message list, or an item with item_id and text; got {type(p).__name__}'
+    )
 
+# %% ../nbs/07_generate.ipynb #10066304
 def _last_user(messages: list[dict]) -> str:
     return next((m['content'] for m in reversed(messages) if m['role'] == 'user'), messages[-1]['content'])
 
@@ -54,8 +61,16 @@ def as_prompts(prompts,                  # strings, message lists, or items with
                system: str | None = None, # system message put in front of every prompt that has none
               ) -> list[Prompt]:
     "Validated prompts with ids: message lists when `chat`, else raw strings."
-    single = isinstance(prompts, (str, dict)) or hasattr(prompts, 'text') or (
-        isinstance(prompts, (list, tuple)) and len(prompts) > 0 and isinstance(prompts[0], dict) and 'role' in prompts[0])
+    single = (
+        isinstance(prompts, (str, dict))
+        or hasattr(prompts, 'text')
+        or (
+            isinstance(prompts, (list, tuple))
+            and len(prompts) > 0
+            and isinstance(prompts[0], dict)
+            and 'role' in prompts[0]
+        )
+    )
     prompts = [prompts] if single else list(prompts)          # one prompt (or one conversation), or several
     out, seen = [], {}
     for i, p in enumerate(prompts):
@@ -64,22 +79,27 @@ def as_prompts(prompts,                  # strings, message lists, or items with
             payload = as_messages(content, system)
             shown = _last_user(payload)
         else:
-            if not isinstance(content, str): raise ConfigError('with chat=False every prompt must be a plain string')
-            if system is not None: raise ConfigError('system= needs chat=True (a system message lives in the chat template)')
+            if not isinstance(content, str):
+                raise ConfigError('with chat=False every prompt must be a plain string')
+            if system is not None:
+                raise ConfigError('system= needs chat=True (a system message lives in the chat template)')
             payload = shown = content
         pid = str(pid) if pid is not None else 'p' + stable_hash(content, 10)
         if pid in seen:
-            raise ConfigError(f'prompts {seen[pid]} and {i} have the same id {pid!r}: drop the duplicate, or give each '
-                              'an item_id ({"item_id": ..., "text": ...})')
+            raise ConfigError(
+                f'prompts {seen[pid]} and {i} have the same id {pid!r}: drop the duplicate, or give each '
+                'an item_id ({"item_id": ..., "text": ...})'
+            )
         seen[pid] = i
         out.append(Prompt(pid, payload, shown))
     if not out: raise ConfigError('no prompts given')
     return out
 
 # %% ../nbs/07_generate.ipynb #1b74341c
-def config_from_steers(steers,                    # the Steers of one row configuration (a Steer, a list, or [])
-                       vector: str | None = None, # a name for the vector column (default: its concept or method)
-                      ) -> Config:
+def config_from_steers(
+    steers,  # the Steers of one row configuration (a Steer, a list, or [])
+    vector: str | None = None,  # a name for the vector column (default: its concept or method)
+) -> Config:
     "A Config of `steers` whose `vector` column is `vector`."
     return Config((steers,) if isinstance(steers, Steer) else tuple(steers), vector=vector)
 
@@ -94,20 +114,28 @@ class RowSampler(LogitsProcessor):
                  temperature: float = 1.0,   # > 0
                  top_p: float = 1.0,         # nucleus mass in (0, 1]
                 ):
-        if not temperature > 0: raise ConfigError(f'temperature must be > 0 for sampling, got {temperature}: use do_sample=False for greedy')
+        if not temperature > 0:
+            raise ConfigError(
+                f'temperature must be > 0 for sampling, got {temperature}: use do_sample=False for greedy'
+            )
         if not 0 < top_p <= 1: raise ConfigError(f'top_p must be in (0, 1], got {top_p}')
         self.temperature, self.top_p = float(temperature), float(top_p)
         self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
 
     def draw(self, scores: torch.Tensor) -> torch.Tensor:
-        "The sampled token id of each row (batch,) from logits (batch, vocab); advances each row's generator once."
+        "The sampled token of each row (batch,) from logits (batch, vocab), one draw per row."
         if scores.shape[0] != len(self.generators):
-            raise ConfigError(f'RowSampler has {len(self.generators)} row seeds but got {scores.shape[0]} rows')
+            raise ConfigError(
+                f'RowSampler has {len(self.generators)} row seeds but got {scores.shape[0]} rows'
+            )
         probs = torch.softmax(scores.double() / self.temperature, dim=-1)          # (batch, vocab)
         p, order = probs.sort(dim=-1, descending=True, stable=True)
-        if self.top_p < 1: p = p * ((p.cumsum(-1) - p) < self.top_p)               # the first token always stays
-        cum = p.cumsum(-1)                                                         # (batch, vocab)
-        u = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in self.generators]).to(cum.device)
+        # the first token always stays
+        if self.top_p < 1: p = p * ((p.cumsum(-1) - p) < self.top_p)
+        cum = p.cumsum(-1)  # (batch, vocab)
+        u = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in self.generators]).to(
+            cum.device
+        )
         k = torch.searchsorted(cum, (u * cum[:, -1])[:, None]).clamp(max=cum.shape[-1] - 1)   # (batch, 1)
         return order.gather(-1, k)[:, 0]
 
@@ -117,8 +145,23 @@ class RowSampler(LogitsProcessor):
         return out.scatter_(-1, tok[:, None].to(scores.device), 0.0)
 
 # %% ../nbs/07_generate.ipynb #1e8176f5
-GENERATION_COLUMNS = ('prompt_id', 'config_id', 'layer', 'alpha', 'site', 'positions', 'vector', 'scaling', 'seed',
-                      'prompt', 'text', 'n_tokens', 'finish_reason', 'model', 'messages')
+GENERATION_COLUMNS = (
+    'prompt_id',
+    'config_id',
+    'layer',
+    'alpha',
+    'site',
+    'positions',
+    'vector',
+    'scaling',
+    'seed',
+    'prompt',
+    'text',
+    'n_tokens',
+    'finish_reason',
+    'model',
+    'messages',
+)
 
 def _seeds(seed) -> list[int]:
     seeds = [seed] if isinstance(seed, numbers.Integral) else list(seed)
@@ -148,37 +191,51 @@ def _generate_batch(model, texts, jobs, batch, cs, ps, max_new_tokens, sample, n
 # %% ../nbs/07_generate.ipynb #9f8e0f64
 def generate_rows(model,                      # a model from load_model / tiny_model
                   prompts,                    # strings, message lists, or items with item_id and text
-                  configs=None,               # configurations (steernb.steer.as_configs); None: unsteered only
+                  configs=None,  # configurations (steernb.steer.as_configs); None: unsteered only
                   max_new_tokens: int = 64,
                   do_sample: bool = False,    # greedy by default
                   temperature: float = 1.0,   # sampling only
                   top_p: float = 1.0,         # sampling only
                   seed=0,                     # an int, or a list of ints: one row per seed (sampling only)
-                  chat: bool | None = None,   # wrap prompts in the chat template (None: when the model has one)
+                  # wrap prompts in the chat template (None: when the model has one)
+                  chat: bool | None = None,
                   system: str | None = None,  # system message for every prompt that has none
                   batch_size: int = 32,       # rows per generate call
                   progress: bool = True,
                   norms: dict | None = None,  # mean activation norms, for scaling='norm'
                  ) -> pd.DataFrame:
-    "Generate every (configuration, prompt, seed) row, `batch_size` rows per steered generate call: a tidy DataFrame."
+    "Generate every (configuration, prompt, seed) row, `batch_size` rows per steered call: a tidy DataFrame."
     if int(max_new_tokens) < 1: raise ConfigError(f'max_new_tokens must be at least 1, got {max_new_tokens}')
     if int(batch_size) < 1: raise ConfigError(f'batch_size must be at least 1, got {batch_size}')
     chat = has_chat_template(model) if chat is None else chat
     ps, cs, seeds = as_prompts(prompts, chat, system), as_configs(configs), _seeds(seed)
     if not do_sample and len(seeds) > 1:
-        raise ConfigError(f'{len(seeds)} seeds with do_sample=False would give identical rows: pass one seed, or sample')
+        raise ConfigError(
+            f'{len(seeds)} seeds with do_sample=False would give identical rows: pass one seed, or sample'
+        )
     if do_sample: RowSampler([0], temperature, top_p)                     # check the settings before any work
     texts = [chat_format(model, p.payload) if chat else p.payload for p in ps]
-    jobs, batches = _jobs(len(cs), len(ps), seeds, [len(i) for i in model.tokenizer(texts)['input_ids']], int(batch_size))
+    jobs, batches = _jobs(
+        len(cs), len(ps), seeds, [len(i) for i in model.tokenizer(texts)['input_ids']], int(batch_size)
+    )
     out = [None] * len(jobs)
     sample = (temperature, top_p) if do_sample else None
     for batch in tqdm(batches, desc='generate', unit='batch', disable=not progress or len(batches) < 2):
         replies = _generate_batch(model, texts, jobs, batch, cs, ps, int(max_new_tokens), sample, norms)
         for j, r in zip(batch, replies): out[j] = r
-    recs = [dict(prompt_id=ps[i].prompt_id, config_id=cs[c].config_id, **cs[c].fields(), seed=s, prompt=ps[i].prompt,
-                 **out[k], model=model_spec(model).id,
-                 messages=json.dumps(ps[i].payload, ensure_ascii=False) if chat else None)
-            for k, (c, i, s) in enumerate(jobs)]
+    recs = [
+        dict(
+            prompt_id=ps[i].prompt_id,
+            config_id=cs[c].config_id,
+            **cs[c].fields(),
+            seed=s,
+            prompt=ps[i].prompt,
+            **out[k],
+            model=model_spec(model).id,
+            messages=json.dumps(ps[i].payload, ensure_ascii=False) if chat else None,
+        )
+        for k, (c, i, s) in enumerate(jobs)
+    ]
     return pd.DataFrame.from_records(recs, columns=list(GENERATION_COLUMNS))
 
 # %% ../nbs/07_generate.ipynb #163e0662
@@ -192,25 +249,48 @@ def api_generate_rows(client,                     # a steernb.api.APIClient
                       max_tokens: int = 256,
                       seed: int = 0,
                       top_p: float | None = None,
-                      extra: dict | None = None,  # constant columns for every row (e.g. {'level': 3, 'alpha': -0.5})
+                      # constant columns for every row (e.g. {'level': 3, 'alpha': -0.5})
+                      extra: dict | None = None,
                       progress: bool = True,
                       **params,                   # other chat parameters (sent as they are)
                      ) -> pd.DataFrame:
-    "Generate from an OpenAI-compatible chat endpoint into the tidy generation columns (+ `error`); failures become rows."
+    "Generate from an OpenAI-compatible chat endpoint into generation rows (+ `error`); failures become rows."
     if int(n) < 1: raise ConfigError(f'n must be at least 1, got {n}')
     ps = as_prompts(prompts, chat=True, system=system)
-    call = {k: v for k, v in dict(temperature=temperature, max_tokens=max_tokens, top_p=top_p, **params).items() if v is not None}
+    call = {
+        k: v
+        for k, v in dict(temperature=temperature, max_tokens=max_tokens, top_p=top_p, **params).items()
+        if v is not None
+    }
     model = client.endpoint.model
     config_id = stable_hash({'model': model, 'system': system, 'params': call, 'extra': extra or {}})
     seeds = [int(seed) + k for k in range(int(n))]
-    results = client.chat_many([(p.payload, {**call, 'seed': s}) for p in ps for s in seeds], progress=progress)
+    results = client.chat_many(
+        [(p.payload, {**call, 'seed': s}) for p in ps for s in seeds], progress=progress
+    )
     recs = []
     for (p, s), r in zip([(p, s) for p in ps for s in seeds], results):
         ntok = (r.usage or {}).get('completion_tokens') if r.ok else None
-        recs.append(dict(prompt_id=p.prompt_id, config_id=config_id, layer=-1, alpha=math.nan, site='', positions='',
-                         vector='', scaling='', seed=s, prompt=p.prompt, text=r.text if r.ok else None,
-                         n_tokens=ntok, finish_reason=_FINISH.get(r.finish_reason, r.finish_reason) if r.ok else None,
-                         model=model, messages=json.dumps(p.payload, ensure_ascii=False), error=r.error))
+        recs.append(
+            dict(
+                prompt_id=p.prompt_id,
+                config_id=config_id,
+                layer=-1,
+                alpha=math.nan,
+                site='',
+                positions='',
+                vector='',
+                scaling='',
+                seed=s,
+                prompt=p.prompt,
+                text=r.text if r.ok else None,
+                n_tokens=ntok,
+                finish_reason=_FINISH.get(r.finish_reason, r.finish_reason) if r.ok else None,
+                model=model,
+                messages=json.dumps(p.payload, ensure_ascii=False),
+                error=r.error,
+            )
+        )
         recs[-1].update(extra or {})
     df = pd.DataFrame.from_records(recs)
     df['n_tokens'] = df['n_tokens'].astype('Int64')
@@ -225,7 +305,10 @@ def save_generations(df: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix == '.parquet':
         import io
-        buf = io.BytesIO(); df.reset_index(drop=True).to_parquet(buf, index=False); data = buf.getvalue()
+
+        buf = io.BytesIO()
+        df.reset_index(drop=True).to_parquet(buf, index=False)
+        data = buf.getvalue()
     elif path.suffix == '.jsonl':
         data = df.reset_index(drop=True).to_json(orient='records', lines=True, force_ascii=False)
     else: raise ConfigError(f'save_generations writes .parquet or .jsonl, not {path.suffix!r}: {path}')
@@ -233,7 +316,7 @@ def save_generations(df: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(path, data)
 
 def load_generations(path: str | Path) -> pd.DataFrame:
-    "Read generation rows saved by `save_generations` (or any .parquet/.jsonl with prompt_id, config_id, text)."
+    "Read rows saved by `save_generations` (or any .parquet/.jsonl with prompt_id, config_id, text)."
     path = Path(path)
     if not path.is_file(): raise DataError(f'no generations file at {path}')
     if path.suffix == '.parquet': df = pd.read_parquet(path)
@@ -241,13 +324,16 @@ def load_generations(path: str | Path) -> pd.DataFrame:
         recs = []
         for n, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
             if not line.strip(): continue
-            try: recs.append(json.loads(line))
-            except json.JSONDecodeError as e: raise DataError(f'{path}:{n} is not valid JSON ({e.msg})') from None
+            try:
+                recs.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise DataError(f'{path}:{n} is not valid JSON ({e.msg})') from None
         df = pd.DataFrame.from_records(recs)
     else: raise ConfigError(f'load_generations reads .parquet or .jsonl, not {path.suffix!r}: {path}')
     missing = [c for c in _NEEDED if c not in df.columns]
     if missing: raise DataError(f'{path} lacks the columns {missing} that generation rows need')
-    for c in _INT_COLUMNS:                                   # JSON nulls turn integer columns into floats: undo that
+    # JSON nulls turn integer columns into floats: undo that
+    for c in _INT_COLUMNS:
         if c in df.columns and pd.api.types.is_float_dtype(df[c]) and (df[c].dropna() % 1 == 0).all():
             df[c] = df[c].astype('Int64')
     return df
@@ -256,23 +342,40 @@ def load_generations(path: str | Path) -> pd.DataFrame:
 BIPO_EOS_IDS = (128001, 128008, 128009)      # Llama 3.x <|end_of_text|>, <|eom_id|>, <|eot_id|>
 BIPO_MAX_NEW_TOKENS = 100                    # eval_generation.py's max_new_tokens
 BIPO_SYSTEM_PROMPT = 'You are a conversational assistant.'   # eval_generation.py's system prompt
-BIPO_FIELDS = dict(prompt_id='test_prompt_id', text='response_str', alpha='multiplier', tokens='response_tokens',
-                   generation_id='generation_id', score='score', choice='model_response')
+BIPO_FIELDS = dict(
+    prompt_id='test_prompt_id',
+    text='response_str',
+    alpha='multiplier',
+    tokens='response_tokens',
+    generation_id='generation_id',
+    score='score',
+    choice='model_response',
+)
 
 def parse_bipo_path(path: str | Path) -> dict:
-    "kind ('generations' | 'scores' | 'pairwise'), task, model, layer, epoch (None when absent) from a seed output path."
-    p = Path(path); name = p.name
+    "kind (generations | scores | pairwise), task, model, layer, epoch (None if absent) of a seed's file"
+    p = Path(path)
+    name = p.name
     if name.startswith('raw_'):
-        raise DataError(f'{name} is a raw Batch API output: convert it first (the seed\'s convert_*_batches.py), then import the result')
-    if m := re.fullmatch(r'generations(?:_ep(\d+))?(?:_rank\d+)?\.jsonl', name): kind, task, ep = 'generations', None, m[1]
-    elif m := re.fullmatch(r'pairwise_(\w+?)_scores(?:_ep(\d+))?\.jsonl', name): kind, task, ep = 'pairwise', m[1], m[2]
+        raise DataError(
+            f'{name} is a raw Batch API output: convert it first (the seed\'s convert_*_batches.py), then '
+            'import the result'
+        )
+    if m := re.fullmatch(r'generations(?:_ep(\d+))?(?:_rank\d+)?\.jsonl', name):
+        kind, task, ep = 'generations', None, m[1]
+    elif m := re.fullmatch(r'pairwise_(\w+?)_scores(?:_ep(\d+))?\.jsonl', name):
+        kind, task, ep = 'pairwise', m[1], m[2]
     elif m := re.fullmatch(r'(\w+?)_scores(?:_ep(\d+))?\.jsonl', name): kind, task, ep = 'scores', m[1], m[2]
     else:
-        raise DataError(f'{name} is not a bipo-relationship-seeking output: expected generations_ep{{N}}.jsonl, '
-                        '{task}_scores_ep{N}.jsonl or pairwise_{task}_scores_ep{N}.jsonl')
+        raise DataError(
+            f'{name} is not a bipo-relationship-seeking output: expected generations_ep{{N}}.jsonl, '
+            '{task}_scores_ep{N}.jsonl or pairwise_{task}_scores_ep{N}.jsonl'
+        )
     out = dict(kind=kind, task=task, epoch=int(ep) if ep else None, model=None, layer=None, num_levels=None)
-    if m := re.fullmatch(r'layer(\d+)', p.parent.name): out.update(layer=int(m[1]), model=p.parent.parent.name or None)
-    elif m := re.fullmatch(r'(.+)_levels_(\d+)', p.parent.name): out.update(model=m[1], layer=-1, num_levels=int(m[2]))
+    if m := re.fullmatch(r'layer(\d+)', p.parent.name):
+        out.update(layer=int(m[1]), model=p.parent.parent.name or None)
+    elif m := re.fullmatch(r'(.+)_levels_(\d+)', p.parent.name):
+        out.update(model=m[1], layer=-1, num_levels=int(m[2]))
     return out
 
 # %% ../nbs/07_generate.ipynb #32769176
@@ -296,6 +399,7 @@ def _get(rec: dict, fields: dict, key: str, path: Path, n: int, required: bool =
                         f'If this file names it differently, pass fields={{{key!r}: "..."}}')
     return rec[name]
 
+# %% ../nbs/07_generate.ipynb #adc1c2e9
 def _bipo_config_id(model, layer, epoch, alpha, num_levels=None) -> str:
     return stable_hash({'source': 'bipo-relationship-seeking', 'model': model, 'layer': layer, 'epoch': epoch,
                         'alpha': float(alpha), 'num_levels': num_levels})
@@ -304,22 +408,35 @@ def _cost(rec: dict):
     c = rec.get('cost')
     return c.get('total_cost') if isinstance(c, dict) else c if isinstance(c, (int, float)) else None
 
+# %% ../nbs/07_generate.ipynb #dcd4a0d2
 def _load_test_prompts(prompts) -> dict:
     "{prompt_id: message list} from the seed's test.jsonl (a path) or its records."
     if prompts is None: return {}
     recs = [r for _, r in _records(Path(prompts))] if isinstance(prompts, (str, Path)) else list(prompts)
-    try: return {str(r['prompt_id']): r['prompt_arr'] for r in recs}
-    except KeyError as e: raise DataError(f'prompt records need prompt_id and prompt_arr (the seed\'s test.jsonl), missing {e}') from None
+    try:
+        return {str(r['prompt_id']): r['prompt_arr'] for r in recs}
+    except KeyError as e:
+        raise DataError(
+            f'prompt records need prompt_id and prompt_arr (the seed\'s test.jsonl), missing {e}'
+        ) from None
+
+# %% ../nbs/07_generate.ipynb #dd557bfe
+def _bipo_finish(rec: dict, toks, eos: set, max_new_tokens: int) -> tuple:
+    "(n_tokens, finish_reason) of one seed generation record."
+    if toks is None: return (rec.get('token_usage') or {}).get('completion_tokens'), None
+    ended = bool(toks) and toks[-1] in eos
+    return len(toks) - ended, 'eos' if ended else 'length' if len(toks) >= max_new_tokens else None
 
 # %% ../nbs/07_generate.ipynb #b34a9f70
-def read_bipo_generations(path: str | Path,         # a generations_ep{N}.jsonl (or a prompting baseline's generations.jsonl)
-                          prompts=None,             # the seed's test.jsonl (path or records): fills prompt and messages
-                          fields: dict | None = None, # renames, e.g. {'text': 'generation'}; defaults: BIPO_FIELDS
-                          eos_ids=BIPO_EOS_IDS,     # end tokens of the generating model
-                          max_new_tokens: int = BIPO_MAX_NEW_TOKENS,
-                          system: str | None = BIPO_SYSTEM_PROMPT, # recorded in front of each conversation in `messages`
-                          behavior: str = 'relationship-seeking',  # names the vector: '{behavior}/ep{N}'
-                         ) -> pd.DataFrame:
+def read_bipo_generations(
+    path: str | Path,  # a generations_ep{N}.jsonl (or a prompting baseline's generations.jsonl)
+    prompts=None,  # the seed's test.jsonl (path or records): fills prompt and messages
+    fields: dict | None = None,  # renames, e.g. {'text': 'generation'}; defaults: BIPO_FIELDS
+    eos_ids=BIPO_EOS_IDS,     # end tokens of the generating model
+    max_new_tokens: int = BIPO_MAX_NEW_TOKENS,
+    system: str | None = BIPO_SYSTEM_PROMPT,  # recorded in front of each conversation in `messages`
+    behavior: str = 'relationship-seeking',  # names the vector: '{behavior}/ep{N}'
+) -> pd.DataFrame:
     "The seed's generations as tidy generation rows (multiplier -> alpha)."
     path, fields = Path(path), {**BIPO_FIELDS, **(fields or {})}
     info, conv, eos = parse_bipo_path(path), _load_test_prompts(prompts), set(eos_ids)
@@ -332,23 +449,38 @@ def read_bipo_generations(path: str | Path,         # a generations_ep{N}.jsonl 
         epoch = info['epoch'] if info['epoch'] is not None else rec.get('epoch')
         prompted = info['num_levels'] is not None or 'level' in rec
         toks = _get(rec, fields, 'tokens', path, n, required=False)
-        if toks is not None:
-            ended = bool(toks) and toks[-1] in eos
-            n_tokens = len(toks) - ended
-            finish = 'eos' if ended else 'length' if len(toks) >= max_new_tokens else None
-        else:
-            n_tokens, finish = (rec.get('token_usage') or {}).get('completion_tokens'), None
+        n_tokens, finish = _bipo_finish(rec, toks, eos, max_new_tokens)
         pid = str(_get(rec, fields, 'prompt_id', path, n))
         msgs = conv.get(pid)
-        if msgs is not None and system is not None and not prompted: msgs = [{'role': 'system', 'content': system}] + msgs
-        row = dict(prompt_id=pid, config_id=_bipo_config_id(model, layer, epoch, alpha, info['num_levels']),
-                   layer=layer, alpha=alpha, site='' if prompted else 'residual', positions='' if prompted else 'all',
-                   vector='' if prompted else f'{behavior}/ep{epoch}', scaling='' if prompted else 'raw', seed=None,
-                   prompt=_last_user(msgs) if msgs else None, text=_get(rec, fields, 'text', path, n),
-                   n_tokens=n_tokens, finish_reason=finish, model=model,
-                   messages=json.dumps(msgs, ensure_ascii=False) if msgs else None,
-                   epoch=epoch, generation_id=_get(rec, fields, 'generation_id', path, n, required=False), cost=_cost(rec))
-        row.update({k: v for k, v in rec.items() if k not in skip and k not in row and not isinstance(v, (list, dict))})
+        if msgs is not None and system is not None and not prompted:
+            msgs = [{'role': 'system', 'content': system}] + msgs
+        row = dict(
+            prompt_id=pid,
+            config_id=_bipo_config_id(model, layer, epoch, alpha, info['num_levels']),
+            layer=layer,
+            alpha=alpha,
+            site='' if prompted else 'residual',
+            positions='' if prompted else 'all',
+            vector='' if prompted else f'{behavior}/ep{epoch}',
+            scaling='' if prompted else 'raw',
+            seed=None,
+            prompt=_last_user(msgs) if msgs else None,
+            text=_get(rec, fields, 'text', path, n),
+            n_tokens=n_tokens,
+            finish_reason=finish,
+            model=model,
+            messages=json.dumps(msgs, ensure_ascii=False) if msgs else None,
+            epoch=epoch,
+            generation_id=_get(rec, fields, 'generation_id', path, n, required=False),
+            cost=_cost(rec),
+        )
+        row.update(
+            {
+                k: v
+                for k, v in rec.items()
+                if k not in skip and k not in row and not isinstance(v, (list, dict))
+            }
+        )
         recs.append(row)
     df = pd.DataFrame.from_records(recs)
     for c in ('seed', 'n_tokens', 'epoch', 'generation_id'): df[c] = df[c].astype('Int64')
@@ -358,30 +490,43 @@ def read_bipo_generations(path: str | Path,         # a generations_ep{N}.jsonl 
 def read_bipo_scores(path: str | Path,        # a {task}_scores_ep{N}.jsonl
                      fields: dict | None = None,
                     ) -> pd.DataFrame:
-    "The seed's 1-10 judge ratings as tidy rows: model, layer, epoch, generation_id, prompt_id, config_id, alpha, metric, value, cost."
+    "The seed's 1-10 judge ratings as tidy rows (model, layer, epoch, ids, alpha, metric, value, cost)."
     path, fields = Path(path), {**BIPO_FIELDS, **(fields or {})}
     info = parse_bipo_path(path)
-    if info['kind'] != 'scores': raise DataError(f'{path.name} is a {info["kind"]} file: use read_bipo_{info["kind"]}')
+    if info['kind'] != 'scores':
+        raise DataError(f'{path.name} is a {info["kind"]} file: use read_bipo_{info["kind"]}')
     recs = []
     for n, rec in _records(path):
         alpha, score = float(_get(rec, fields, 'alpha', path, n)), _get(rec, fields, 'score', path, n)
-        recs.append(dict(model=info['model'], layer=info['layer'], epoch=info['epoch'],
-                         generation_id=_get(rec, fields, 'generation_id', path, n),
-                         prompt_id=str(_get(rec, fields, 'prompt_id', path, n)),
-                         config_id=_bipo_config_id(info['model'], info['layer'], info['epoch'], alpha, info['num_levels']),
-                         alpha=alpha, metric=info['task'], value=float(score) if score is not None else math.nan,
-                         cost=_cost(rec)))
+        recs.append(
+            dict(
+                model=info['model'],
+                layer=info['layer'],
+                epoch=info['epoch'],
+                generation_id=_get(rec, fields, 'generation_id', path, n),
+                prompt_id=str(_get(rec, fields, 'prompt_id', path, n)),
+                config_id=_bipo_config_id(
+                    info['model'], info['layer'], info['epoch'], alpha, info['num_levels']
+                ),
+                alpha=alpha,
+                metric=info['task'],
+                value=float(score) if score is not None else math.nan,
+                cost=_cost(rec),
+            )
+        )
     df = pd.DataFrame.from_records(recs)
     for c in ('layer', 'epoch', 'generation_id'): df[c] = df[c].astype('Int64')
     return df
 
+# %% ../nbs/07_generate.ipynb #33e3ac76
 def read_bipo_pairwise(path: str | Path,      # a pairwise_{task}_scores_ep{N}.jsonl
                        fields: dict | None = None,
                       ) -> pd.DataFrame:
-    "The seed's pairwise judgements: one row per pair with both generations, multipliers, the choice and a_wins."
+    "The seed's pairwise judgements: one row per pair (both generations, multipliers, choice, a_wins)."
     path, fields = Path(path), {**BIPO_FIELDS, **(fields or {})}
     info = parse_bipo_path(path)
-    if info['kind'] != 'pairwise': raise DataError(f'{path.name} is a {info["kind"]} file: use read_bipo_{info["kind"]}')
+    if info['kind'] != 'pairwise':
+        raise DataError(f'{path.name} is a {info["kind"]} file: use read_bipo_{info["kind"]}')
     a_key, b_key = fields['alpha'] + '_a', fields['alpha'] + '_b'
     recs = []
     for n, rec in _records(path):
@@ -399,11 +544,12 @@ def read_bipo_pairwise(path: str | Path,      # a pairwise_{task}_scores_ep{N}.j
     for c in ('layer', 'epoch', 'generation_id_a', 'generation_id_b'): df[c] = df[c].astype('Int64')
     return df
 
+# %% ../nbs/07_generate.ipynb #b6b5f344
 def load_bipo_evals(root: str | Path,         # a folder holding the seed's outputs (e.g. its vector_evals/)
                     prompts=None,             # the seed's test.jsonl, passed to read_bipo_generations
                     **kw,                     # passed to read_bipo_generations
                    ) -> dict[str, pd.DataFrame]:
-    "Every generations, scores and pairwise file under `root`, concatenated: {'generations', 'scores', 'pairwise'}."
+    "Every generations, scores and pairwise file under `root`, concatenated by kind."
     root = Path(root)
     found = {'generations': [], 'scores': [], 'pairwise': []}
     for p in sorted(root.rglob('*.jsonl')):

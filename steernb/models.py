@@ -58,7 +58,10 @@ def model_spec(model, # a model from load_model / wrap_model (others get a spec 
     "The `ModelSpec` of a model made by `load_model` / `wrap_model`."
     spec = getattr(hf_model(model), '_steernb_spec', None)
     if spec is None:
-        name = getattr(getattr(hf_model(model), 'config', None), '_name_or_path', '') or type(hf_model(model)).__name__
+        name = (
+            getattr(getattr(hf_model(model), 'config', None), '_name_or_path', '')
+            or type(hf_model(model)).__name__
+        )
         spec = ModelSpec(id=name, source='object')
     return spec
 
@@ -83,7 +86,8 @@ def resolve_dtype(dtype,       # a torch dtype, a name ('bfloat16', 'bf16', 'flo
         return torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     if isinstance(dtype, str):
         d = getattr(torch, _DTYPE_NAMES.get(dtype, dtype), None)
-        if not isinstance(d, torch.dtype): raise ConfigError(f'unknown dtype {dtype!r}: use float32, bfloat16 or float16')
+        if not isinstance(d, torch.dtype):
+            raise ConfigError(f'unknown dtype {dtype!r}: use float32, bfloat16 or float16')
         return d
     return dtype
 
@@ -96,10 +100,14 @@ def _quant_config(quantization):
         raise ConfigError(f'{quantization} loading (bitsandbytes) needs a CUDA GPU; this machine has none. '
                           'Load in float32/bfloat16 instead (quantization=None).')
     if importlib.util.find_spec('bitsandbytes') is None:
-        raise ModelLoadError(f"{quantization} loading needs the 'bitsandbytes' package: pip install 'steernb[gpu]'")
+        raise ModelLoadError(
+            f"{quantization} loading needs the 'bitsandbytes' package: pip install 'steernb[gpu]'"
+        )
     from transformers import BitsAndBytesConfig
     if quantization == '4bit':
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_quant_type='nf4')
+        return BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_quant_type='nf4'
+        )
     return BitsAndBytesConfig(load_in_8bit=True)
 
 # %% ../nbs/01_models.ipynb #d430b095
@@ -138,7 +146,11 @@ def _load_gguf(path: Path, dtype, cache: bool):
     fp = _file_fingerprint(path)
     cdir = cache_dir() / 'models' / f'{slugify(path.stem)}-{fp}'
     if cache and (cdir / 'model.safetensors').is_file() and (cdir / 'tokenizer_config.json').is_file():
-        return AutoModelForCausalLM.from_pretrained(cdir, dtype=dtype), AutoTokenizer.from_pretrained(cdir), fp
+        return (
+            AutoModelForCausalLM.from_pretrained(cdir, dtype=dtype),
+            AutoTokenizer.from_pretrained(cdir),
+            fp,
+        )
     _require_gguf()
     tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
@@ -153,16 +165,19 @@ def _load_hf(spec: str, dtype, device_map, quant, revision, trust_remote_code, m
     kw = dict(revision=revision, trust_remote_code=trust_remote_code)
     tok = AutoTokenizer.from_pretrained(spec, **kw)
     extra = {'max_memory': max_memory} if max_memory else {}
-    model = AutoModelForCausalLM.from_pretrained(spec, dtype=dtype, device_map=device_map, quantization_config=quant,
-                                                 **kw, **extra)
+    model = AutoModelForCausalLM.from_pretrained(
+        spec, dtype=dtype, device_map=device_map, quantization_config=quant, **kw, **extra
+    )
     return model, tok
 
 def _hub_error(spec: str, e: Exception) -> ModelLoadError:
     from huggingface_hub.constants import is_offline_mode
     why = ' (HF_HUB_OFFLINE=1 is set)' if is_offline_mode() else ' (offline, gated or misspelled?)'
     first = str(e).splitlines()[0][:200] if str(e) else ''
-    return ModelLoadError(f'could not load model {spec!r}: it is not a local file or folder, and loading it from the '
-                          f'Hugging Face hub failed{why}: {type(e).__name__}: {first}')
+    return ModelLoadError(
+        f'could not load model {spec!r}: it is not a local file or folder, and loading it from the '
+        f'Hugging Face hub failed{why}: {type(e).__name__}: {first}'
+    )
 
 # %% ../nbs/01_models.ipynb #0affc307
 def _load_any(spec, dtype, device_map, quant, revision, cache, trust_remote_code, max_memory):
@@ -174,15 +189,18 @@ def _load_any(spec, dtype, device_map, quant, revision, cache, trust_remote_code
     if str(spec).endswith('.gguf'):
         path = Path(spec).expanduser()
         if not path.is_file(): raise ModelLoadError(f'GGUF file not found: {path}')
-        if quant is not None: raise ConfigError('a .gguf file is already quantised: load it without quantization=')
+        if quant is not None:
+            raise ConfigError('a .gguf file is already quantised: load it without quantization=')
         model, tok, fp = _load_gguf(path, dtype, cache)
         return model, tok, ModelSpec(path.name, 'gguf', f'gguf-sha:{fp}', str(path))
     if Path(spec).expanduser().is_dir():
         path = Path(spec).expanduser().resolve()
         try: model, tok = _load_hf(str(path), dtype, device_map, quant, None, trust_remote_code, max_memory)
         except (OSError, ValueError, KeyError) as e:
-            raise ModelLoadError(f'{path} is a folder but not a loadable transformers checkpoint (needs config.json, '
-                                 f'weights and tokenizer files): {str(e).splitlines()[0]}') from None
+            raise ModelLoadError(
+                f'{path} is a folder but not a loadable transformers checkpoint (needs config.json, '
+                f'weights and tokenizer files): {str(e).splitlines()[0]}'
+            ) from None
         return model, tok, ModelSpec(path.name, 'dir', None, str(path))
     spec = str(spec)
     if not re.fullmatch(r'[\w.-]+(/[\w.-]+)?', spec):
@@ -199,15 +217,18 @@ def load_model(spec: str | os.PathLike | None = None, # hub id, local folder, .g
                quantization: str | None = None, # '4bit' or '8bit' (bitsandbytes, CUDA only)
                revision: str | None = None, # hub revision (branch, tag or commit)
                cache: bool = True,    # cache dequantised GGUF weights as safetensors
-               trust_remote_code: bool = False, # run the model repository's own code (hub models that need it)
+               # run the model repository's own code (hub models that need it)
+               trust_remote_code: bool = False,
                max_memory: dict | None = None, # per-device memory caps for device_map, e.g. {0: '70GiB'}
               ):
     "Load a causal LM and its tokenizer as an nnsight `TransformersModel` (eval mode, left padding)."
     device = device or _default_device()
     dtype = resolve_dtype(dtype, device)
     quant = _quant_config(quantization)
-    if device_map is not None or quant is not None: device = None   # accelerate places the weights
-    model, tok, mspec = _load_any(spec, dtype, device_map, quant, revision, cache, trust_remote_code, max_memory)
+    if device_map is not None or quant is not None: device = None  # accelerate places the weights
+    model, tok, mspec = _load_any(
+        spec, dtype, device_map, quant, revision, cache, trust_remote_code, max_memory
+    )
     if device is not None: model = model.to(device)
     return wrap_model(model, tok, mspec)
 
@@ -242,9 +263,15 @@ def embedded_checkpoint_dir() -> Path:
     return cdir
 
 # %% ../nbs/01_models.ipynb #fc1a5fda
-_TINY_CORPUS = ["the quick brown fox jumps over the lazy dog", "hello world, this is a tiny corpus for tests",
-                "I am so happy today!", "I feel sad and alone.", "Question: what is two plus two? Answer: (A) four (B) five",
-                "Bonjour, je suis content.", "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!"]
+_TINY_CORPUS = [
+    "the quick brown fox jumps over the lazy dog",
+    "hello world, this is a tiny corpus for tests",
+    "I am so happy today!",
+    "I feel sad and alone.",
+    "Question: what is two plus two? Answer: (A) four (B) five",
+    "Bonjour, je suis content.",
+    "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!",
+]
 _TOK = None
 
 def tiny_tokenizer():
@@ -256,13 +283,19 @@ def tiny_tokenizer():
         tk = Tokenizer(models.BPE())
         tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tk.decoder = decoders.ByteLevel()
-        tr = trainers.BpeTrainer(vocab_size=400, special_tokens=['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
-                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        tr = trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
         tk.train_from_iterator(_TINY_CORPUS * 5, trainer=tr)
         _TOK = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<|im_end|>', pad_token='<|endoftext|>',
                                        bos_token='<|im_start|>', padding_side='left')
-        _TOK.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-                              "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+        _TOK.chat_template = (
+            "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+            "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+        )
     return copy.deepcopy(_TOK)
 
 # %% ../nbs/01_models.ipynb #3b743ceb
@@ -279,7 +312,8 @@ def tiny_config(arch: str,       # one of TINY_ARCHS
     if arch == 'qwen2': return T.Qwen2Config(**llama_like)
     if arch == 'gemma2': return T.Gemma2Config(head_dim=16, **llama_like)
     if arch == 'gemma3': return T.Gemma3TextConfig(head_dim=16, sliding_window=64, **llama_like)
-    if arch == 'gpt2': return T.GPT2Config(n_layer=n_layers, n_embd=hidden, n_head=4, n_positions=256, **common)
+    if arch == 'gpt2':
+        return T.GPT2Config(n_layer=n_layers, n_embd=hidden, n_head=4, n_positions=256, **common)
     if arch == 'gpt_neox':
         return T.GPTNeoXConfig(hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=n_layers,
                                num_attention_heads=4, max_position_embeddings=256, **common)
@@ -301,10 +335,23 @@ LAYER_PATHS = ('model.layers', 'transformer.h', 'gpt_neox.layers', 'model.langua
                'language_model.model.layers', 'model.decoder.layers', 'transformer.layers')
 SITES = ('resid_pre', 'attn_out', 'resid_mid', 'ln2_out', 'mlp_out', 'resid_post')   # in execution order
 SITE_ORDER = {s: i for i, s in enumerate(SITES)}
-SITE_ALIASES = {'residual': 'resid_post', 'resid': 'resid_post', 'block': 'resid_post', 'block_output': 'resid_post',
-                'block_input': 'resid_pre', 'self_attn': 'attn_out', 'attn': 'attn_out', 'attention': 'attn_out',
-                'mlp': 'mlp_out', 'feed_forward': 'mlp_out', 'post_attention_layernorm': 'ln2_out',
-                'post_attn': 'ln2_out', 'post_attn_norm': 'ln2_out', 'ln_2': 'ln2_out', 'ln2': 'ln2_out'}
+SITE_ALIASES = {
+    'residual': 'resid_post',
+    'resid': 'resid_post',
+    'block': 'resid_post',
+    'block_output': 'resid_post',
+    'block_input': 'resid_pre',
+    'self_attn': 'attn_out',
+    'attn': 'attn_out',
+    'attention': 'attn_out',
+    'mlp': 'mlp_out',
+    'feed_forward': 'mlp_out',
+    'post_attention_layernorm': 'ln2_out',
+    'post_attn': 'ln2_out',
+    'post_attn_norm': 'ln2_out',
+    'ln_2': 'ln2_out',
+    'ln2': 'ln2_out',
+}
 
 # %% ../nbs/01_models.ipynb #fe624dfe
 def canonical_site(site: str, # a canonical site name or an alias
@@ -355,7 +402,8 @@ def hidden_size(model) -> int:
 
 # %% ../nbs/01_models.ipynb #feea855e
 class SiteAccess(NamedTuple):
-    "How a site of a block is reached: a module's output, the block's input, or block input + a module's output."
+    "How a site is reached: a module's output, the block's input, or block input + a module's output."
+
     kind: str    # 'output' | 'input' | 'mid'
     path: str    # attribute of the block ('' = the block itself)
 
@@ -379,26 +427,34 @@ def site_access(model, site: str) -> SiteAccess:
     if site == 'ln2_out': return SiteAccess('output', _child(block, 'ln2'))
     cfg = getattr(m.config, 'text_config', None) or m.config
     if getattr(cfg, 'use_parallel_residual', False) or getattr(cfg, 'parallel_attn', False):
-        raise ConfigError(f'{type(m).__name__} adds attention and MLP to the residual stream in parallel: it has no '
-                          "resid_mid; use 'attn_out' or 'resid_pre'")
+        raise ConfigError(
+            f'{type(m).__name__} adds attention and MLP to the residual stream in parallel: it has no '
+            "resid_mid; use 'attn_out' or 'resid_pre'"
+        )
     gemma_like = isinstance(getattr(block, 'pre_feedforward_layernorm', None), nn.Module)
     return SiteAccess('mid', 'post_attention_layernorm' if gemma_like else _child(block, 'attn'))
 
 # %% ../nbs/01_models.ipynb #1452a83a
 def site_path(model, site: str) -> str:
-    "The attribute of a block whose output (or input, for `resid_pre`) holds `site` ('' for the block itself)."
+    "The block attribute whose output (input, for `resid_pre`) holds `site` ('' for the block itself)."
     return site_access(model, site).path
 
 def site_module(model, # a model from load_model (envoys) or a plain transformers model (modules)
                 layer: int, site: str = 'resid_post'):
-    "The module (envoy for nnsight models) whose output is `site` of block `layer` (the block itself for resid_pre)."
+    "The module (an envoy for nnsight models) whose output is `site` of block `layer` (resid_pre: the block)."
     n = n_layers(model)
     if not -n <= layer < n: raise ConfigError(f'layer {layer} out of range: model has {n} layers (0-{n - 1})')
     return get_path(layers(model)[layer], site_path(model, site))
 
 # %% ../nbs/01_models.ipynb #73b8501d
-FINAL_NORM_PATHS = ('model.norm', 'transformer.ln_f', 'gpt_neox.final_layer_norm', 'model.language_model.norm',
-                    'model.decoder.final_layer_norm', 'transformer.norm_f')
+FINAL_NORM_PATHS = (
+    'model.norm',
+    'transformer.ln_f',
+    'gpt_neox.final_layer_norm',
+    'model.language_model.norm',
+    'model.decoder.final_layer_norm',
+    'transformer.norm_f',
+)
 
 def final_norm(model) -> nn.Module:
     "The norm applied to the last block's output before the unembedding."
@@ -442,7 +498,9 @@ def resolve_layers(spec, # int, list, range, 'all', '3,5,7', '10-19', '30%-60%' 
         if a > b: raise ConfigError(f'layer range {spec!r} is empty')
         return list(range(a, b + 1))
     if s and re.fullmatch(r'-?\d+', s): return [_layer_index(int(s), n)]
-    raise ConfigError(f"invalid layer spec {spec!r}: use an int, a list, a range, 'all', '3,5', '10-19' or '30%-60%'")
+    raise ConfigError(
+        f"invalid layer spec {spec!r}: use an int, a list, a range, 'all', '3,5', '10-19' or '30%-60%'"
+    )
 
 # %% ../nbs/01_models.ipynb #24b0f72a
 def has_chat_template(model_or_tokenizer, # a model from load_model, or a tokenizer
@@ -477,7 +535,7 @@ def encode(model_or_tokenizer, # a model from load_model, or a tokenizer
            add_special_tokens: bool | None = None, # default: True unless the tokenizer has a chat template
            device=None,
           ) -> dict:
-    "Tokenize `texts` into a left-padded batch: `input_ids`, `attention_mask`, `position_ids`, each (batch, seq)."
+    "Tokenize `texts` into a left-padded batch: `input_ids`, `attention_mask`, `position_ids` (batch, seq)."
     tok = getattr(model_or_tokenizer, 'tokenizer', model_or_tokenizer)
     if isinstance(texts, str): texts = [texts]
     if not len(texts): raise ConfigError('encode() got an empty batch')
@@ -486,8 +544,10 @@ def encode(model_or_tokenizer, # a model from load_model, or a tokenizer
     if max_length is not None:
         long = sum(len(i) > max_length for i in ids)
         if long:
-            warnings.warn(f'{long} of {len(ids)} texts are longer than {max_length} tokens and were truncated '
-                          f'on the {truncation_side}')
+            warnings.warn(
+                f'{long} of {len(ids)} texts are longer than {max_length} tokens and were truncated '
+                f'on the {truncation_side}'
+            )
             ids = [i[-max_length:] if truncation_side == 'left' else i[:max_length] for i in ids]
     return pad_batch(model_or_tokenizer, ids, device)
 

@@ -11,9 +11,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import ConfigError, VectorMismatchError, seed_everything, stable_hash
-from .models import (SITE_ORDER, canonical_site, chat_format, encode, final_norm, first_tensor, get_path,
-                            has_chat_template, hf_model, hidden_size, layers, layers_path, model_spec, n_layers, pad_batch,
-                            read_sites, resolve_layers, site_access)
+from .models import (SITE_ORDER, canonical_site, chat_format, encode, final_norm, first_tensor,
+                            get_path, has_chat_template, hf_model, hidden_size, layers, layers_path,
+                            model_spec, n_layers, pad_batch, read_sites, resolve_layers, site_access)
 from .vectors import SteeringVector
 
 # %% auto #0
@@ -65,7 +65,8 @@ class Steer:
         put('vector', sv)
         _check_number('alpha', self.alpha)
         alpha = float(self.alpha)
-        if not math.isfinite(alpha): raise ConfigError(f'alpha must be finite, got {alpha}: pick a finite strength')
+        if not math.isfinite(alpha):
+            raise ConfigError(f'alpha must be finite, got {alpha}: pick a finite strength')
         put('alpha', alpha)
         layer = sv.layer if self.layer is None else self.layer
         if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
@@ -73,7 +74,8 @@ class Steer:
         put('layer', int(layer))
         put('site', canonical_site(self.site or sv.site))
         put('positions', _check_positions(self.positions))
-        if self.scaling not in SCALINGS: raise ConfigError(f'unknown scaling {self.scaling!r}: choose from {", ".join(SCALINGS)}')
+        if self.scaling not in SCALINGS:
+            raise ConfigError(f'unknown scaling {self.scaling!r}: choose from {", ".join(SCALINGS)}')
         if self.op not in OPS: raise ConfigError(f'unknown op {self.op!r}: choose from {", ".join(OPS)}')
         if (self.scaling != 'raw' or self.op != 'add') and sv.norm == 0:
             raise ConfigError(f'a zero vector has no direction: scaling={self.scaling!r} / op={self.op!r} '
@@ -103,7 +105,8 @@ class Steer:
 # %% ../nbs/05_steer.ipynb #1b6fc093
 @dataclass(frozen=True, eq=False)
 class Config:
-    "One configuration of a batch row: an ordered tuple of Steers, with a stable id and the columns that name it."
+    "One configuration of a batch row: an ordered tuple of Steers, a stable id, and the columns naming it."
+
     steers: tuple = ()               # the Steers, applied in this order (empty: unsteered)
     name: str | None = None          # the config_id to use (default: 'unsteered', or a hash of the steers)
     vector: str | None = None        # the `vector` column (default: the first vector's concept or method)
@@ -139,13 +142,18 @@ def _one(vals, many):
 
 def _steer_fields(steers, vector=None) -> dict:
     "Naming columns of a configuration; the unsteered one is layer -1, alpha 0."
-    if not steers: return dict(layer=-1, alpha=0.0, site='resid_post', positions='all', vector='', scaling='raw')
+    if not steers:
+        return dict(layer=-1, alpha=0.0, site='resid_post', positions='all', vector='', scaling='raw')
     v = steers[0].vector
     sites, pos = [s.site for s in steers], [str(s.positions) for s in steers]
-    return dict(layer=int(_one([s.layer for s in steers], -1)), alpha=float(_one([s.alpha for s in steers], math.nan)),
-                site=_one(sites, '+'.join(sites)), positions=_one(pos, '+'.join(pos)),
-                vector=vector if vector is not None else (v.concept or v.method or ''),
-                scaling=_one([s.scaling for s in steers], 'mixed'))
+    return dict(
+        layer=int(_one([s.layer for s in steers], -1)),
+        alpha=float(_one([s.alpha for s in steers], math.nan)),
+        site=_one(sites, '+'.join(sites)),
+        positions=_one(pos, '+'.join(pos)),
+        vector=vector if vector is not None else (v.concept or v.method or ''),
+        scaling=_one([s.scaling for s in steers], 'mixed'),
+    )
 
 # %% ../nbs/05_steer.ipynb #dd805ea8
 def as_config(c) -> Config:
@@ -153,7 +161,12 @@ def as_config(c) -> Config:
     if isinstance(c, Config): return c
     if c is None: return Config()
     if isinstance(c, Steer): return Config((c,))
-    if isinstance(c, (list, tuple)) and len(c) == 2 and isinstance(c[0], (str, int)) and not isinstance(c[0], bool):
+    if (
+        isinstance(c, (list, tuple))
+        and len(c) == 2
+        and isinstance(c[0], (str, int))
+        and not isinstance(c[0], bool)
+    ):
         return Config(tuple([c[1]] if isinstance(c[1], Steer) else c[1] or ()), name=str(c[0]))
     if isinstance(c, (list, tuple)) and all(isinstance(s, Steer) for s in c): return Config(tuple(c))
     if hasattr(c, 'config_id') and hasattr(c, 'steers'): return Config(tuple(c.steers), name=c.config_id)
@@ -163,14 +176,15 @@ def as_config(c) -> Config:
 # %% ../nbs/05_steer.ipynb #a38ec60e
 def as_configs(configs=None, # None | Config | Steer | [config, ...] | {id: [Steer]} | [(id, [Steer])]
               ) -> list[Config]:
-    "The one normal form of a set of configurations: a list of Configs with unique ids (None: the unsteered model)."
+    "The normal form of a set of configurations: Configs with unique ids (None: the unsteered model)."
     if configs is None or isinstance(configs, (Config, Steer)): configs = [configs]
     elif isinstance(configs, dict): configs = [(k, v) for k, v in configs.items()]
     out = [as_config(c) for c in configs]
     if not out: raise ConfigError('no configurations given: pass None for the unsteered model alone')
     ids = [c.config_id for c in out]
     dup = next((i for i in ids if ids.count(i) > 1), None)
-    if dup is not None: raise ConfigError(f'configuration ids must be unique; {dup!r} appears {ids.count(dup)} times')
+    if dup is not None:
+        raise ConfigError(f'configuration ids must be unique; {dup!r} appears {ids.count(dup)} times')
     return out
 
 # %% ../nbs/05_steer.ipynb #3ae63917
@@ -181,22 +195,27 @@ def as_rows(rows,             # one configuration per batch row (see as_config),
     if rows is None: return [Config()] * batch_size
     rows = [as_config(r) for r in rows]
     if len(rows) != batch_size:
-        raise ConfigError(f'got {len(rows)} row configurations for a batch of {batch_size}: pass one configuration per '
-                          'row (an empty list for an unsteered row; [[s]] * n to steer every row alike)')
+        raise ConfigError(
+            f'got {len(rows)} row configurations for a batch of {batch_size}: pass one configuration per '
+            'row (an empty list for an unsteered row; [[s]] * n to steer every row alike)'
+        )
     return rows
 
 # %% ../nbs/05_steer.ipynb #121b3027
 def check_steer(s: Steer, # the spec
                 model,    # the model it is applied to
                ) -> int:
-    "The block index of `s` in `model` (negative layers count from the end), after checking layer range and width."
+    "The block index of `s` in `model` (negative layers count from the end), after checking range and width."
     n, hidden = n_layers(model), hidden_size(model)
-    if not -n <= s.layer < n: raise ConfigError(f'layer {s.layer} out of range: model has {n} layers (0-{n - 1})')
+    if not -n <= s.layer < n:
+        raise ConfigError(f'layer {s.layer} out of range: model has {n} layers (0-{n - 1})')
     d = s.direction.shape[0]
     if d != hidden:
         made_for = f' (made for {s.vector.model_id})' if s.vector.model_id else ''
-        raise VectorMismatchError(f"steering vector has {d} dimensions but the model's hidden size is {hidden}: "
-                                  f'it belongs to another model{made_for}')
+        raise VectorMismatchError(
+            f"steering vector has {d} dimensions but the model's hidden size is {hidden}: "
+            f'it belongs to another model{made_for}'
+        )
     return s.layer % n
 
 # %% ../nbs/05_steer.ipynb #3ddf59f2
@@ -233,7 +252,9 @@ def _gen_mask(spec, lens: torch.Tensor, n_steps: int) -> torch.Tensor | None:
     "(batch, n_steps) float mask of the generated tokens `spec` steers, column t-1 for step t; None = all."
     if spec in (None, 'all', 'generated') or (isinstance(spec, int) and spec < 0): return None
     if spec == 'prompt': return torch.zeros(len(lens), n_steps, device=lens.device)
-    pos = lens[:, None] + torch.arange(n_steps, device=lens.device)[None]  # (batch, n_steps) position of each fed token
+    pos = (
+        lens[:, None] + torch.arange(n_steps, device=lens.device)[None]
+    )  # (batch, n_steps) position of each fed token
     return (pos >= spec).float()
 
 # %% ../nbs/05_steer.ipynb #620655d5
@@ -274,7 +295,7 @@ class Plan:
         return out
 
     def step_edits(self, step: int) -> dict:
-        "The edits of generation step `step` >= 1; every site that steers generated tokens is touched, active or not."
+        "The edits of generation step `step` >= 1 (every site steering generated tokens is touched)."
         out = {}
         for L, sites in self.layers.items():
             here = []
@@ -337,7 +358,7 @@ def _apply(x: torch.Tensor, terms: list, base: torch.Tensor | None = None):
     for kind, vec, mask in terms:
         vec = vec.to(h.device)
         if kind == 'ablate':
-            ref = h if base is None else h + base.float()           # resid_mid: the stream is base + what is added
+            ref = h if base is None else h + base.float()  # resid_mid: the stream is base + what is added
             proj = torch.bmm(ref, vec[:, :, None])                  # (batch, seq, 1)
             if mask is not None: proj = proj * mask.to(h.device)[..., None]
             h.sub_(proj * vec[:, None, :])
@@ -351,7 +372,7 @@ def edit_block(model,          # a model from load_model, inside a trace
                sites: list,    # [(site, [(kind, vec, mask)])] in execution order ([] terms: touch only)
                read=(),        # sites whose value (after the edits) to return
               ) -> dict:
-    "Inside a trace: edit block `layer`'s sites in execution order, touching each module once; {site: tensor} read."
+    "Inside a trace: edit block `layer`'s sites in execution order, each module once; {site: tensor} read."
     block = layers(model)[layer]
     acc = {s: site_access(model, s) for s, _ in sites}
     acc.update({s: site_access(model, s) for s in read})
@@ -382,13 +403,14 @@ def _trace_logits(model, batch: dict, edits: dict, keep: int | None):
     return logits
 
 # %% ../nbs/05_steer.ipynb #fa32cf0e
-def steered_logits(model,                # a model from load_model
-                   batch: dict,          # encode(model, texts): input_ids, attention_mask, position_ids
-                   rows,                 # one configuration per row (Config, [Steer], None); None = all unsteered
-                   norms: dict | None = None, # mean activation norms, needed by scaling='norm' (activation_norms)
-                   last_only: bool = False,   # only the last position's logits
-                  ) -> torch.Tensor:
-    "Logits of `batch` with each row steered by its own configuration: (batch, seq, vocab), or (batch, vocab)."
+def steered_logits(
+    model,  # a model from load_model
+    batch: dict,  # encode(model, texts): input_ids, attention_mask, position_ids
+    rows,  # one configuration per row (Config, [Steer], None); None = all unsteered
+    norms: dict | None = None,  # mean activation norms, needed by scaling='norm' (activation_norms)
+    last_only: bool = False,  # only the last position's logits
+) -> torch.Tensor:
+    "Logits of `batch`, each row steered by its own configuration: (batch, seq, vocab), or (batch, vocab)."
     batch = {k: v for k, v in batch.items() if k in ('input_ids', 'attention_mask', 'position_ids')}
     rows = as_rows(rows, batch['input_ids'].shape[0])
     with torch.no_grad():
@@ -402,7 +424,7 @@ def steered_logits(model,                # a model from load_model
 
 # %% ../nbs/05_steer.ipynb #9d427449
 def replayable(config) -> bool:
-    "Whether `replay_last_logits` covers a configuration: unsteered, or one `add` at `resid_post`, all positions."
+    "Whether `replay_last_logits` covers a configuration: unsteered, or one resid_post add at all positions."
     c = as_config(config)
     if not c.steers: return True
     s = c.steers[0]
@@ -413,7 +435,9 @@ def _capture(blocks, steered: list, lo: int, n: int):
     "Hooks that keep the steered blocks' outputs and the call arguments of every block from `lo` on."
     outs, kws, hooks = {}, {}, []
     for L in steered:
-        hooks.append(blocks[L].register_forward_hook(lambda m, a, o, L=L: outs.__setitem__(L, first_tensor(o))))
+        hooks.append(
+            blocks[L].register_forward_hook(lambda m, a, o, L=L: outs.__setitem__(L, first_tensor(o)))
+        )
     for l in range(lo, n):
         hooks.append(blocks[l].register_forward_pre_hook(lambda m, a, k, l=l: kws.__setitem__(l, (a[1:], k)),
                                                          with_kwargs=True))
@@ -421,13 +445,14 @@ def _capture(blocks, steered: list, lo: int, n: int):
 
 def _grow(v, k: int, B: int):
     "Repeat the batch dimension of every tensor argument k times (nested tuples included)."
-    if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == B and B > 1: return v.repeat(k, *[1] * (v.ndim - 1))
+    if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == B and B > 1:
+        return v.repeat(k, *[1] * (v.ndim - 1))
     if isinstance(v, tuple): return tuple(_grow(x, k, B) for x in v)
     return v
 
 # %% ../nbs/05_steer.ipynb #4014b6fa
 def _replay_top(model, blocks, L: int, h0, kws, add, B: int):
-    "Run blocks L+1.. and the head on `h0` (batch, seq, hidden) plus each row of `add` (k, hidden): (k*B, vocab)."
+    "Blocks L+1.. and the head on `h0` (batch, seq, hidden) plus each row of `add` (k, hidden): (k*B, vocab)."
     net, n, k = hf_model(model), len(blocks), add.shape[0]
     h = (h0.float().unsqueeze(0) + add[:, None, None, :]).to(h0.dtype).reshape(k * B, *h0.shape[1:])
     for l in range(L + 1, n):
@@ -445,11 +470,14 @@ def replay_last_logits(model,           # a model from load_model
                        max_rows: int = 256, # rows per replayed chunk
                        norms: dict | None = None, # for scaling='norm'
                       ) -> dict:
-    "Last-position logits {config_id: (batch, vocab)}, running the blocks below each steered layer once per batch."
+    "Last-position logits {config_id: (batch, vocab)}; blocks below each steered layer run once per batch."
     cfgs = as_configs(configs)
     bad = [c for c in cfgs if not replayable(c)]
-    if bad: raise ConfigError(f'replay covers one resid_post add at all positions per configuration; {len(bad)} '
-                              f'configurations are not (e.g. {bad[0]!r}): use steered_logits')
+    if bad:
+        raise ConfigError(
+            f'replay covers one resid_post add at all positions per configuration; {len(bad)} '
+            f'configurations are not (e.g. {bad[0]!r}): use steered_logits'
+        )
     net, blocks = hf_model(model), get_path(hf_model(model), layers_path(model))
     n, B = len(blocks), batch['input_ids'].shape[0]
     steered = sorted({check_steer(c.steers[0], model) for c in cfgs if c.steers})
@@ -464,7 +492,8 @@ def replay_last_logits(model,           # a model from load_model
         cs = [c for c in cfgs if c.steers and check_steer(c.steers[0], model) == L]
         for i in range(0, len(cs), per):
             part = cs[i:i + per]
-            add = torch.stack([added_vector(c.steers[0], L, norms) for c in part]).to(outs[L].device)   # (k, hidden)
+            # (k, hidden)
+            add = torch.stack([added_vector(c.steers[0], L, norms) for c in part]).to(outs[L].device)
             with torch.no_grad(): lg = _replay_top(model, blocks, L, outs[L], kws, add, B)
             for j, c in enumerate(part): res[c.config_id] = lg[j * B:(j + 1) * B]
     return res
@@ -476,16 +505,20 @@ def _last_adds(model, rows: list[Config], norms) -> dict:
     for c, row in enumerate(rows):
         for s in row.steers:
             if s.positions != -1 or s.op != 'add':
-                raise ConfigError(f"last-token scoring needs steers with positions=-1 and op='add', got {s!r}: use "
-                                  'steernb.metrics.mcq_accuracy for other steers')
+                raise ConfigError(
+                    f"last-token scoring needs steers with positions=-1 and op='add', got {s!r}: use "
+                    'steernb.metrics.mcq_accuracy for other steers'
+                )
             layer = check_steer(s, model)
             if s.alpha == 0: continue
-            out.setdefault((layer, s.site), torch.zeros(len(rows), hidden_size(model)))[c] += added_vector(s, layer, norms)
+            out.setdefault((layer, s.site), torch.zeros(len(rows), hidden_size(model)))[c] += added_vector(
+                s, layer, norms
+            )
     return out
 
 # %% ../nbs/05_steer.ipynb #f062f57a
 def _trace_last(model, inputs: dict, edits: dict, reads: dict, rows) -> tuple:
-    "One traced step: edits {layer: [(site, terms)]}; reads {layer: [site]} of batch rows `rows` at the last position."
+    "One traced step: edits {layer: [(site, terms)]}; reads {layer: [site]} of `rows` at the last position."
     got = []
     with model.trace(**inputs):
         for layer in sorted(set(edits) | set(reads)):
@@ -498,13 +531,14 @@ def _trace_last(model, inputs: dict, edits: dict, reads: dict, rows) -> tuple:
 def _cache_kw(model) -> str:
     return 'cache' if 'cache' in inspect.signature(hf_model(model).forward).parameters else 'past_key_values'
 
-def _out_cache(out):
-    return out['cache'] if 'cache' in out else out['past_key_values']
-
 def _lcp(seqs: list[list[int]]) -> int:
     "Length of the longest common prefix of token lists."
     n = min(map(len, seqs))
     return next((k for k in range(n) if any(s[k] != seqs[0][k] for s in seqs)), n)
+
+# %% ../nbs/05_steer.ipynb #9bc57c82
+def _out_cache(out):
+    return out['cache'] if 'cache' in out else out['past_key_values']
 
 # %% ../nbs/05_steer.ipynb #0a12a5e2
 def _prefix_cache(model, seqs, S: int):
@@ -522,14 +556,16 @@ def _model_device(model):
 
 # %% ../nbs/05_steer.ipynb #4416696d
 def _body_cache(model, seqs, chunk, S, pre):
-    "The cache of each sequence's body (after the shared prefix, before the last token), and its masks and lengths."
+    "The cache of each sequence's body (after the shared prefix, before the last token), masks, lengths."
     dev, B = _model_device(model), len(chunk)
     pad = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
     bodies = [seqs[i][S:-1] for i in chunk]
     lens = torch.tensor([len(b) for b in bodies])
     W = int(lens.max())
     ids = torch.tensor([b + [pad] * (W - len(b)) for b in bodies], device=dev)
-    mask = torch.cat([torch.ones(B, S, dtype=torch.long), (torch.arange(W)[None] < lens[:, None]).long()], 1).to(dev)
+    mask = torch.cat(
+        [torch.ones(B, S, dtype=torch.long), (torch.arange(W)[None] < lens[:, None]).long()], 1
+    ).to(dev)
     cache = None
     if pre is not None:
         cache = copy.deepcopy(pre)
@@ -564,22 +600,24 @@ def _last_step(model, seqs, chunk, S, cache, mask, lens, cs, adds, reads, base):
     return lg.float().cpu().view(B, k, -1), got
 
 # %% ../nbs/05_steer.ipynb #18183c61
-def last_token_logits(model,               # a model from load_model
-                      seqs: list[list[int]], # token ids of each text (the last token is the one scored after)
-                      rows,                # configurations (each steer positions=-1, op 'add')
-                      read=(),             # [(layer, site)] activations to return for the unsteered configuration
-                      norms: dict | None = None,
-                      batch_items: int = 8, # sequences per prompt pass
-                      max_rows: int = 64,   # rows per steered last step
-                      progress: bool = False,
-                     ) -> tuple:
-    "Last-position logits (n_seqs, n_configs, vocab) over a shared prompt cache, and reads (n_seqs, n_read, hidden)."
+def last_token_logits(
+    model,  # a model from load_model
+    seqs: list[list[int]],  # token ids of each text (the last token is the one scored after)
+    rows,  # configurations (each steer positions=-1, op 'add')
+    read=(),  # [(layer, site)] activations to return for the unsteered configuration
+    norms: dict | None = None,
+    batch_items: int = 8,  # sequences per prompt pass
+    max_rows: int = 64,  # rows per steered last step
+    progress: bool = False,
+) -> tuple:
+    "Last-position logits (n_seqs, n_configs, vocab) over a shared prompt cache; reads (n_seqs, n_read, d)."
     if min(map(len, seqs)) < 2: raise ConfigError('every sequence needs at least 2 tokens')
     cfgs = [as_config(r) for r in rows]
     R, adds = len(cfgs), _last_adds(model, cfgs, norms)
     base = next((c for c, cfg in enumerate(cfgs) if not cfg.steers), None)
     read = [(l % n_layers(model), canonical_site(s)) for l, s in read]
-    if read and base is None: raise ConfigError('reading activations needs an unsteered configuration among rows')
+    if read and base is None:
+        raise ConfigError('reading activations needs an unsteered configuration among rows')
     reads = {}
     for l, s in read: reads.setdefault(l, []).append(s)
     reads = {l: sorted(ss, key=SITE_ORDER.get) for l, ss in reads.items()}
@@ -597,7 +635,8 @@ def last_token_logits(model,               # a model from load_model
             for c0 in range(0, R, per_step):
                 cs = list(range(c0, min(R, c0 + per_step)))
                 lg, got = _last_step(model, seqs, chunk, S, cache, mask, lens, cs, adds, reads, base)
-                for b, i in enumerate(chunk): logits[i] = lg[b] if logits[i] is None else torch.cat([logits[i], lg[b]])
+                for b, i in enumerate(chunk):
+                    logits[i] = lg[b] if logits[i] is None else torch.cat([logits[i], lg[b]])
                 order_read = [(l, s) for l in sorted(reads) for s in reads[l]]
                 for key, a in zip(order_read if got else [], got): acts[chunk, read.index(key)] = a
     return torch.stack(logits), acts
@@ -620,19 +659,29 @@ def _trace_norm_sums(model, batch: dict, ls: list, site: str, mask: torch.Tensor
     return sums
 
 # %% ../nbs/05_steer.ipynb #663b14ff
-def activation_norms(model,              # a model from load_model
-                     texts: list[str],   # prompts to estimate the norms on (used as given: apply chat_format yourself)
-                     layers='all',       # any layer spec resolve_layers accepts
-                     site: str = 'resid_post', # the site whose norm is measured
-                     batch_size: int = 16,
-                     skip_first: int = 1, # leave out each text's first tokens (attention sinks); 0 keeps every token
-                    ) -> dict[int, float]:
-    "{layer: mean L2 norm of the site's activation over the non-pad tokens after each text's first `skip_first`}."
+def activation_norms(
+    model,  # a model from load_model
+    texts: list[str],  # prompts to estimate the norms on (used as given: apply chat_format yourself)
+    layers='all',  # any layer spec resolve_layers accepts
+    site: str = 'resid_post',  # the site whose norm is measured
+    batch_size: int = 16,
+    skip_first: int = 1,  # leave out each text's first tokens (attention sinks); 0 keeps every token
+) -> dict[int, float]:
+    "{layer: mean L2 norm of the site's activation over non-pad tokens after each text's first `skip_first`}."
     texts, site = list(texts), canonical_site(site)
     if not texts: raise ConfigError('activation_norms needs at least one text')
     ls = resolve_layers(layers, n_layers(model))
     spec = model_spec(model)
-    key = (spec.id, spec.revision, spec.dtype, id(hf_model(model)), stable_hash(texts), tuple(ls), site, int(skip_first))
+    key = (
+        spec.id,
+        spec.revision,
+        spec.dtype,
+        id(hf_model(model)),
+        stable_hash(texts),
+        tuple(ls),
+        site,
+        int(skip_first),
+    )
     if key not in _NORM_CACHE:
         total, count = torch.zeros(len(ls), dtype=torch.float64), 0
         with torch.no_grad():
@@ -642,8 +691,11 @@ def activation_norms(model,              # a model from load_model
                 if not keep.any(): continue
                 total += torch.stack(_trace_norm_sums(model, b, ls, site, keep)).double()
                 count += int(keep.sum())
-        if count == 0: raise ConfigError(f'no token is left after skipping the first {skip_first} of each text: pass '
-                                         'longer texts or a smaller skip_first')
+        if count == 0:
+            raise ConfigError(
+                f'no token is left after skipping the first {skip_first} of each text: pass '
+                'longer texts or a smaller skip_first'
+            )
         _NORM_CACHE[key] = {l: float(t / count) for l, t in zip(ls, total)}
     return dict(_NORM_CACHE[key])
 
@@ -667,22 +719,26 @@ def _trace_generate(model, inputs: dict, plan: Plan, gen_kw: dict) -> torch.Tens
     return ids
 
 # %% ../nbs/05_steer.ipynb #cb7fc708
-def generate_tokens(model,                 # a model from load_model
-                    batch: dict,           # encode(model, texts)
-                    rows,                  # one configuration per row; None = all unsteered
-                    max_new_tokens: int = 32,
-                    do_sample: bool = False, # greedy by default
-                    temperature: float = 1.0, top_p: float = 1.0, # sampling only
-                    seed: int | None = None, # seeds torch (and random, numpy) before sampling
-                    norms: dict | None = None, # mean activation norms, for scaling='norm'
-                    logits_processor=None, # transformers LogitsProcessor(s) run at each step (samplers, judges, bans)
-                   ) -> torch.Tensor:
+def generate_tokens(
+    model,  # a model from load_model
+    batch: dict,  # encode(model, texts)
+    rows,  # one configuration per row; None = all unsteered
+    max_new_tokens: int = 32,
+    do_sample: bool = False,  # greedy by default
+    temperature: float = 1.0,
+    top_p: float = 1.0,  # sampling only
+    seed: int | None = None,  # seeds torch (and random, numpy) before sampling
+    norms: dict | None = None,  # mean activation norms, for scaling='norm'
+    logits_processor=None,  # transformers LogitsProcessor(s) run at each step (samplers, judges, bans)
+) -> torch.Tensor:
     "The new token ids (batch, <= max_new_tokens) of a steered generation from an encoded batch."
     from transformers import LogitsProcessorList
     inputs = {k: batch[k] for k in ('input_ids', 'attention_mask')}
     rows = as_rows(rows, inputs['input_ids'].shape[0])
     if max_new_tokens < 1: raise ConfigError(f'max_new_tokens must be at least 1, got {max_new_tokens}')
-    gen_kw = dict(max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=model.tokenizer.pad_token_id)
+    gen_kw = dict(
+        max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=model.tokenizer.pad_token_id
+    )
     gen_kw.update(dict(temperature=temperature, top_p=top_p) if do_sample else
                   dict(temperature=None, top_p=None, top_k=None))
     if logits_processor is not None:
@@ -724,28 +780,33 @@ def prompt_texts(model,           # a model from load_model
     chat = has_chat_template(model) if chat is None else chat
     if isinstance(prompts, str): prompts = [prompts]
     if not chat:
-        if system is not None: raise ConfigError('system= needs chat=True (a system message lives in the chat template)')
+        if system is not None:
+            raise ConfigError('system= needs chat=True (a system message lives in the chat template)')
         bad = [p for p in prompts if not isinstance(p, str)]
-        if bad: raise ConfigError('with chat=False (or a model without a chat template) prompts must be strings')
+        if bad:
+            raise ConfigError('with chat=False (or a model without a chat template) prompts must be strings')
         return list(prompts)
     return [chat_format(model, p, system) for p in prompts]
 
 # %% ../nbs/05_steer.ipynb #f71e763b
-def generate(model,                      # a model from load_model
-             prompts: list,              # strings (or message lists when chatting)
-             rows,                       # one configuration per prompt (Config, [Steer], None)
-             max_new_tokens: int = 32,
-             do_sample: bool = False,    # greedy by default
-             temperature: float = 1.0,   # sampling only
-             top_p: float = 1.0,         # sampling only
-             seed: int | None = None,    # seeds torch (and random, numpy) before sampling
-             chat: bool | None = None,   # wrap each prompt in the chat template (None: when the model has one)
-             norms: dict | None = None,  # mean activation norms, for scaling='norm'
-             system: str | None = None,  # a system message (chat only)
-            ) -> list[dict]:
-    "Generate from `prompts`, each row steered at every step by its own configuration: [{text, n_tokens, finish_reason}]."
+def generate(
+    model,  # a model from load_model
+    prompts: list,  # strings (or message lists when chatting)
+    rows,  # one configuration per prompt (Config, [Steer], None)
+    max_new_tokens: int = 32,
+    do_sample: bool = False,  # greedy by default
+    temperature: float = 1.0,  # sampling only
+    top_p: float = 1.0,  # sampling only
+    seed: int | None = None,  # seeds torch (and random, numpy) before sampling
+    chat: bool | None = None,  # wrap each prompt in the chat template (None: when the model has one)
+    norms: dict | None = None,  # mean activation norms, for scaling='norm'
+    system: str | None = None,  # a system message (chat only)
+) -> list[dict]:
+    "Generate from `prompts`, each row steered at every step by its own configuration: [{text, ...}]."
     texts = prompt_texts(model, prompts, chat, system)
-    new = generate_tokens(model, encode(model, texts), rows, max_new_tokens, do_sample, temperature, top_p, seed, norms)
+    new = generate_tokens(
+        model, encode(model, texts), rows, max_new_tokens, do_sample, temperature, top_p, seed, norms
+    )
     eos = eos_ids(model)
     return [decode_reply(model.tokenizer, row, eos) for row in new.tolist()]
 
@@ -768,16 +829,18 @@ def _hook_for(kind: str, vec: torch.Tensor):
 
 # %% ../nbs/05_steer.ipynb #592c9f4d
 @contextlib.contextmanager
-def add_hooks(model,    # a model from load_model (or a plain transformers model)
-              adds: dict, # {(layer, site): (hidden,) or (batch, hidden) float vector}, sites of kind output/input/mid
-             ):
-    "Plain PyTorch hooks that add vectors at sites for every position (streaming generation, reference checks)."
+def add_hooks(
+    model,  # a model from load_model (or a plain transformers model)
+    adds: dict,  # {(layer, site): (hidden,) or (batch, hidden) float vector}, sites of kind output/input/mid
+):
+    "Plain PyTorch hooks adding vectors at sites, every position (streaming generation, reference checks)."
     handles, blocks = [], get_path(hf_model(model), layers_path(model))
     try:
         for (layer, site), vec in adds.items():
             a = site_access(model, site)
             mod = get_path(blocks[layer], a.path)
-            if a.kind == 'input': handles.append(mod.register_forward_pre_hook(_hook_for('input', vec), with_kwargs=True))
+            if a.kind == 'input':
+                handles.append(mod.register_forward_pre_hook(_hook_for('input', vec), with_kwargs=True))
             else: handles.append(mod.register_forward_hook(_hook_for('output', vec)))
         yield
     finally:
@@ -793,24 +856,31 @@ def steering_hooks(model,        # a model from load_model
     cfg, adds = as_config(list(steers) if not isinstance(steers, Config) else steers), {}
     for s in cfg.steers:
         if s.op != 'add' or s.positions != 'all':
-            raise ConfigError(f"hooks support op='add' at positions='all', got {s!r}: use steernb.steer.generate")
+            raise ConfigError(
+                f"hooks support op='add' at positions='all', got {s!r}: use steernb.steer.generate"
+            )
         layer = check_steer(s, model)
         adds[(layer, s.site)] = adds.get((layer, s.site), 0) + added_vector(s, layer, norms)
     with add_hooks(model, adds): yield
 
 # %% ../nbs/05_steer.ipynb #e66ce4a0
-def trainable_logits(model,      # a model from load_model (frozen weights)
-                     batch: dict, # encode / pad_batch output
-                     layer: int,  # block index
-                     add: torch.Tensor, # (hidden,) or (batch, hidden): added at every position; may require grad
-                     site: str = 'resid_post', # where it is added
-                     logits_to_keep: int | None = None, # only the last k positions' logits
-                    ) -> torch.Tensor:
+def trainable_logits(
+    model,  # a model from load_model (frozen weights)
+    batch: dict,  # encode / pad_batch output
+    layer: int,  # block index
+    add: torch.Tensor,  # (hidden,) or (batch, hidden): added at every position; may require grad
+    site: str = 'resid_post',  # where it is added
+    logits_to_keep: int | None = None,  # only the last k positions' logits
+) -> torch.Tensor:
     "Logits with `add` added at one site, differentiable in `add` (BiPO and other optimised vectors)."
     site = canonical_site(site)
     a = site_access(model, site)
     block = layers(model)[layer]
-    kw = {'logits_to_keep': logits_to_keep} if logits_to_keep and _accepts_logits_to_keep(type(hf_model(model))) else {}
+    kw = (
+        {'logits_to_keep': logits_to_keep}
+        if logits_to_keep and _accepts_logits_to_keep(type(hf_model(model)))
+        else {}
+    )
     with model.trace(batch, **kw):
         if a.kind == 'input':
             x = first_tensor(block.input)
@@ -827,10 +897,13 @@ def trainable_logits(model,      # a model from load_model (frozen weights)
 # %% ../nbs/05_steer.ipynb #3418dd6a
 def _check(s: Steer, n: int, hidden: int) -> int:
     "Transitional (used by steernb.train until it calls check_steer): the block index of `s`, checked."
-    if not -n <= s.layer < n: raise ConfigError(f'layer {s.layer} out of range: model has {n} layers (0-{n - 1})')
+    if not -n <= s.layer < n:
+        raise ConfigError(f'layer {s.layer} out of range: model has {n} layers (0-{n - 1})')
     if s.direction.shape[0] != hidden:
-        raise VectorMismatchError(f"steering vector has {s.direction.shape[0]} dimensions but the model's hidden size "
-                                  f'is {hidden}: it belongs to another model')
+        raise VectorMismatchError(
+            f"steering vector has {s.direction.shape[0]} dimensions but the model's hidden size "
+            f'is {hidden}: it belongs to another model'
+        )
     return s.layer % n
 
 def _added(s: Steer, layer: int, norms) -> torch.Tensor:

@@ -29,7 +29,9 @@ def data_path(*parts: str, # a path under the evaluation data folder, e.g. 'mmlu
     p = Path(root).expanduser().joinpath(*parts) if root else None
     if p is not None and p.exists(): return p
     why = (f'{p} does not exist' if p is not None else 'STEERNB_DATA is not set')
-    reason = f"evaluation data {'/'.join(parts) or '(root)'} missing: {why} (set STEERNB_DATA to the data folder)"
+    reason = (
+        f"evaluation data {'/'.join(parts) or '(root)'} missing: {why} (set STEERNB_DATA to the data folder)"
+    )
     if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
         raise RuntimeError(f'{reason}; under CI nothing may skip for missing data')
     record_skip(reason)
@@ -49,28 +51,37 @@ def _wait_until_up(url: str, timeout: float):
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200: return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError): pass
-        if time.time() - t0 > timeout: raise TimeoutError(f'the llama.cpp server did not answer {url} within {timeout:.0f} s')
+        if time.time() - t0 > timeout:
+            raise TimeoutError(f'the llama.cpp server did not answer {url} within {timeout:.0f} s')
         time.sleep(0.1)
 
+# %% ../nbs/90_testing.ipynb #866f2ae5
 @contextlib.contextmanager
-def local_openai_server(gguf_path: str | Path | None = None, # a GGUF model file (default: the embedded SmolLM2)
-                        port: int | None = None,  # default: a free port
-                        n_ctx: int = 2048,        # context length of the server's single slot
-                        n_threads: int = 1,       # CPU threads (1: fast when tests share the cores)
-                        timeout: float = 120,     # seconds to wait for the server to answer
-                        quiet: bool = True,       # silence llama.cpp's log
-                       ):
-    "Serve `gguf_path` with llama.cpp (xllamacpp) on 127.0.0.1; yields the base URL `http://127.0.0.1:PORT/v1`."
+def local_openai_server(
+    gguf_path: str | Path | None = None,  # a GGUF model file (default: the embedded SmolLM2)
+    port: int | None = None,  # default: a free port
+    n_ctx: int = 2048,        # context length of the server's single slot
+    n_threads: int = 1,       # CPU threads (1: fast when tests share the cores)
+    timeout: float = 120,     # seconds to wait for the server to answer
+    quiet: bool = True,       # silence llama.cpp's log
+):
+    "Serve `gguf_path` with llama.cpp (xllamacpp) on 127.0.0.1; yields the base URL (`.../v1`)."
     path = Path(gguf_path) if gguf_path is not None else embedded_gguf()
     if not path.is_file(): raise FileNotFoundError(f'GGUF file not found: {path}')
-    try: import xllamacpp
+    try:
+        import xllamacpp
     except ImportError:
-        raise ModuleNotFoundError("local_openai_server needs the dev dependency 'xllamacpp': pip install xllamacpp") from None
+        raise ModuleNotFoundError(
+            "local_openai_server needs the dev dependency 'xllamacpp': pip install xllamacpp"
+        ) from None
     port = port or free_port()
     p = xllamacpp.CommonParams()
-    p.model.path = str(path); p.n_ctx = n_ctx
-    p.hostnames = ['127.0.0.1']; p.port = port
-    p.cpuparams.n_threads = n_threads; p.cpuparams_batch.n_threads = n_threads
+    p.model.path = str(path)
+    p.n_ctx = n_ctx
+    p.hostnames = ['127.0.0.1']
+    p.port = port
+    p.cpuparams.n_threads = n_threads
+    p.cpuparams_batch.n_threads = n_threads
     if quiet: p.verbosity = -1
     server = xllamacpp.Server(p)
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import ConfigError, DataError, VectorMismatchError, stable_hash, canonical_json, atomic_write
+from .core import (ConfigError, DataError, VectorMismatchError, stable_hash, canonical_json,
+                          atomic_write)
 from .models import model_spec, hf_model, n_layers, hidden_size, canonical_site, site_path
 
 # %% auto #0
@@ -22,8 +23,11 @@ __all__ = ['VECTOR_FORMAT', 'GGUF_ARCH', 'STEERING_STRENGTH_KEYS', 'SteeringVect
 # %% ../nbs/03_vectors.ipynb #118251c0
 def _steernb_version():
     try:
-        from steernb import __version__; return __version__
-    except ImportError: return None
+        from steernb import __version__
+
+        return __version__
+    except ImportError:
+        return None
 
 @dataclass(eq=False)
 class SteeringVector:
@@ -33,7 +37,8 @@ class SteeringVector:
     site: str = 'resid_post'             # resid_pre | attn_out | resid_mid | ln2_out | mlp_out | resid_post
     model_id: str | None = None          # model it was made for (hub id or file name)
     model_revision: str | None = None
-    method: str = 'mean_diff'            # mean_diff | pca_diff | pca_centered | probe | bipo | pasf | ipas_all | ...
+    # mean_diff | pca_diff | pca_centered | probe | bipo | pasf | ipas_all | ...
+    method: str = 'mean_diff'
     positions: str = 'last'              # token positions it was read at: last | mean | answer | <index>
     normalization: str | None = None     # None (raw) | 'unit'
     concept: str | None = None           # concept / behaviour name
@@ -45,10 +50,12 @@ class SteeringVector:
 
     def __post_init__(self):
         v = torch.as_tensor(self.vector).detach()
-        if v.ndim == 2 and v.shape[0] == 1: v = v[0]          # BiPO saves (1, d)
-        if v.ndim != 1: raise ConfigError(f'a steering vector must be 1-D (hidden,), got shape {tuple(v.shape)}')
+        if v.ndim == 2 and v.shape[0] == 1: v = v[0]  # BiPO saves (1, d)
+        if v.ndim != 1:
+            raise ConfigError(f'a steering vector must be 1-D (hidden,), got shape {tuple(v.shape)}')
         v = v.to('cpu', torch.float32).contiguous()
-        if not torch.isfinite(v).all(): raise ConfigError(f'steering vector for layer {self.layer} contains NaN or inf')
+        if not torch.isfinite(v).all():
+            raise ConfigError(f'steering vector for layer {self.layer} contains NaN or inf')
         self.vector, self.layer, self.site = v, int(self.layer), canonical_site(self.site)
 
     @property
@@ -62,17 +69,20 @@ class SteeringVector:
         "The same direction with norm 1."
         return replace(self, vector=self.vector / self.vector.norm().clamp_min(1e-12), normalization='unit')
     def provenance(self) -> dict:
-        "Every field but the tensor, plus `hidden_size`, `norm` and `content_hash`: what a vector file stores beside it."
+        "Every field but the tensor, plus `hidden_size`, `norm`, `content_hash`: stored beside it."
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != 'vector'}
         return {**d, 'extra': dict(self.extra), 'hidden_size': self.hidden_size, 'norm': self.norm,
                 'content_hash': self.content_hash()}
     def __repr__(self):
-        return (f'SteeringVector(layer={self.layer}, site={self.site!r}, method={self.method!r}, concept={self.concept!r}, '
-                f'hidden={self.hidden_size}, norm={self.norm:.3g}, model={self.model_id!r})')
+        return (
+            f'SteeringVector(layer={self.layer}, site={self.site!r}, method={self.method!r}, '
+            f'concept={self.concept!r}, '
+            f'hidden={self.hidden_size}, norm={self.norm:.3g}, model={self.model_id!r})'
+        )
 
 # %% ../nbs/03_vectors.ipynb #0b70b522
 def _same_model(a: str, b: str) -> bool:
-    "Whether model ids `a` and `b` name the same model (case-insensitive; an org prefix may be missing on one side)."
+    "Whether model ids `a` and `b` name the same model (case-insensitive; one side may lack the org prefix)."
     a, b = a.strip().lower(), b.strip().lower()
     if a == b: return True
     if '/' in a and '/' in b: return False
@@ -84,21 +94,35 @@ def check_vector(sv: SteeringVector, # the vector to apply
                 ) -> SteeringVector:
     "Raise `ConfigError`/`VectorMismatchError` if `sv` cannot be applied to `model`; return `sv` otherwise."
     bad = int((~torch.isfinite(sv.vector)).sum())
-    if bad: raise ConfigError(f'steering vector for layer {sv.layer} has {bad} NaN/inf values out of {sv.hidden_size}: '
-                              'recompute it (a diverged optimisation or a division by a zero norm?)')
+    if bad:
+        raise ConfigError(
+            f'steering vector for layer {sv.layer} has {bad} NaN/inf values out of {sv.hidden_size}: '
+            'recompute it (a diverged optimisation or a division by a zero norm?)'
+        )
     spec, d, n = model_spec(model), hidden_size(model), n_layers(model)
     made_for = f' (it was made for {sv.model_id})' if sv.model_id else ''
     if sv.hidden_size != d:
-        raise VectorMismatchError(f'vector has hidden size {sv.hidden_size} but model {spec.id} has {d}{made_for}')
+        raise VectorMismatchError(
+            f'vector has hidden size {sv.hidden_size} but model {spec.id} has {d}{made_for}'
+        )
     if not 0 <= sv.layer < n:
-        raise VectorMismatchError(f'layer {sv.layer} out of range: model has {n} layers (0-{n - 1}){made_for}')
-    site_path(model, canonical_site(sv.site))       # unknown site, or a site this architecture lacks: ConfigError
+        raise VectorMismatchError(
+            f'layer {sv.layer} out of range: model has {n} layers (0-{n - 1}){made_for}'
+        )
+    # unknown site, or a site this architecture lacks: ConfigError
+    site_path(model, canonical_site(sv.site))
     if sv.model_id and not _same_model(sv.model_id, spec.id):
         msg = f'vector was made for model {sv.model_id!r} but is applied to {spec.id!r}'
-        if strict: raise VectorMismatchError(f'{msg}: pass strict=False to use it anyway (equal width does not mean equal features)')
+        if strict:
+            raise VectorMismatchError(
+                f'{msg}: pass strict=False to use it anyway (equal width does not mean equal features)'
+            )
         warnings.warn(f'{msg} (strict=False: using it anyway)')
     elif sv.model_id and sv.model_revision and spec.revision and sv.model_revision != spec.revision:
-        warnings.warn(f'vector was made for revision {sv.model_revision!r} of {sv.model_id}; the model is at {spec.revision!r}')
+        warnings.warn(
+            f'vector was made for revision {sv.model_revision!r} of {sv.model_id}; the model is at '
+            f'{spec.revision!r}'
+        )
     return sv
 
 # %% ../nbs/03_vectors.ipynb #0463181b
@@ -107,7 +131,7 @@ VECTOR_FORMAT = 'steernb.vectors/1'
 def _vector_key(sv: SteeringVector) -> str: return f'layer.{sv.layer}.{sv.site}'
 
 def _as_vector_list(vectors) -> list[SteeringVector]:
-    "A list of vectors from one vector, a list, or a `{layer: vector}` dict (keys must match the vectors' layers)."
+    "A list of vectors from one vector, a list, or a `{layer: vector}` dict (keys match the vectors' layers)."
     if isinstance(vectors, SteeringVector): vectors = [vectors]
     elif isinstance(vectors, dict):
         for k, sv in vectors.items():
@@ -117,26 +141,36 @@ def _as_vector_list(vectors) -> list[SteeringVector]:
     vectors = list(vectors)
     if not vectors: raise ConfigError('no vectors to save')
     for sv in vectors:
-        if not isinstance(sv, SteeringVector): raise ConfigError(f'expected SteeringVector objects, got {type(sv).__name__}')
+        if not isinstance(sv, SteeringVector):
+            raise ConfigError(f'expected SteeringVector objects, got {type(sv).__name__}')
     return vectors
 
-def save_vectors(vectors: dict[int, SteeringVector] | list[SteeringVector] | SteeringVector, # one per (layer, site)
-                 path: str | Path, # destination, conventionally `*.safetensors`
-                ) -> Path:
+# %% ../nbs/03_vectors.ipynb #40344b95
+def save_vectors(
+    vectors: dict[int, SteeringVector] | list[SteeringVector] | SteeringVector,  # one per (layer, site)
+    path: str | Path, # destination, conventionally `*.safetensors`
+) -> Path:
     "Save vectors with their provenance to one safetensors file, atomically."
     from safetensors.torch import save
     tensors, meta = {}, {'format': 'pt', 'steernb_format': VECTOR_FORMAT}
     for sv in _as_vector_list(vectors):
         k = _vector_key(sv)
-        if k in tensors: raise ConfigError(f'two vectors for layer {sv.layer}, site {sv.site!r}: a file holds one per '
-                                           '(layer, site); save them to separate files')
+        if k in tensors:
+            raise ConfigError(
+                f'two vectors for layer {sv.layer}, site {sv.site!r}: a file holds one per '
+                '(layer, site); save them to separate files'
+            )
         tensors[k] = sv.vector.contiguous()
         meta[k] = canonical_json(sv.provenance())
     return atomic_write(path, save(tensors, metadata=meta))
 
+# %% ../nbs/03_vectors.ipynb #e3cc35fb
 def save_vector(sv: SteeringVector, path: str | Path) -> Path:
     "Save one vector with its provenance to a safetensors file, atomically."
-    if not isinstance(sv, SteeringVector): raise ConfigError(f'save_vector() takes one SteeringVector; use save_vectors() for {type(sv).__name__}')
+    if not isinstance(sv, SteeringVector):
+        raise ConfigError(
+            f'save_vector() takes one SteeringVector; use save_vectors() for {type(sv).__name__}'
+        )
     return save_vectors([sv], path)
 
 # %% ../nbs/03_vectors.ipynb #f6432c83
@@ -148,17 +182,27 @@ def _from_provenance(tensor: torch.Tensor, prov: dict, where: str) -> SteeringVe
     derived = {k: prov.pop(k, None) for k in _DERIVED}
     known = {f.name for f in fields(SteeringVector)} - {'vector'}
     unknown = sorted(set(prov) - known)
-    if unknown: warnings.warn(f'{where}: ignoring provenance fields unknown to this steernb version: {", ".join(unknown)}')
+    if unknown:
+        warnings.warn(
+            f'{where}: ignoring provenance fields unknown to this steernb version: {", ".join(unknown)}'
+        )
     if 'layer' not in prov: raise DataError(f'{where}: provenance has no layer')
     tensor = tensor.to(torch.float32)
     if not torch.isfinite(tensor).all(): raise ConfigError(f'{where}: the vector contains NaN or inf')
     sv = SteeringVector(tensor, **{k: v for k, v in prov.items() if k in known})
     if derived['hidden_size'] is not None and derived['hidden_size'] != sv.hidden_size:
-        raise DataError(f'{where}: tensor has {sv.hidden_size} values but the provenance records hidden size {derived["hidden_size"]}')
+        raise DataError(
+            f'{where}: tensor has {sv.hidden_size} values but the provenance records hidden size '
+            f'{derived["hidden_size"]}'
+        )
     if derived['content_hash'] is not None and derived['content_hash'] != sv.content_hash():
-        raise DataError(f'{where}: the tensor does not match its recorded content hash: the file was modified or corrupted')
+        raise DataError(
+            f'{where}: the tensor does not match its recorded content hash: the file was modified or '
+            'corrupted'
+        )
     return sv
 
+# %% ../nbs/03_vectors.ipynb #ba42942b
 def _read_safetensors(path) -> list[SteeringVector]:
     "All vectors of a steernb safetensors file, sorted by layer."
     path = Path(path)
@@ -168,7 +212,9 @@ def _read_safetensors(path) -> list[SteeringVector]:
         with safe_open(str(path), framework='pt') as f:
             meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
-        raise DataError(f'{path} is not a readable safetensors file: {type(e).__name__}: {str(e)[:200]}') from None
+        raise DataError(
+            f'{path} is not a readable safetensors file: {type(e).__name__}: {str(e)[:200]}'
+        ) from None
     if meta.get('steernb_format') != VECTOR_FORMAT:
         raise DataError(f'{path} is a safetensors file without steernb provenance (metadata steernb_format = '
                         f'{meta.get("steernb_format")!r}, expected {VECTOR_FORMAT!r}): wrap the tensor in '
@@ -177,11 +223,14 @@ def _read_safetensors(path) -> list[SteeringVector]:
     out = []
     for k, t in tensors.items():
         if k not in meta: raise DataError(f'{path}: tensor {k!r} has no provenance in the file metadata')
-        try: prov = json.loads(meta[k])
-        except json.JSONDecodeError as e: raise DataError(f'{path}: provenance of {k!r} is not valid JSON: {e}') from None
+        try:
+            prov = json.loads(meta[k])
+        except json.JSONDecodeError as e:
+            raise DataError(f'{path}: provenance of {k!r} is not valid JSON: {e}') from None
         out.append(_from_provenance(t, prov, f'{path} [{k}]'))
     return sorted(out, key=lambda s: (s.layer, s.site))
 
+# %% ../nbs/03_vectors.ipynb #ebc850f2
 def load_vectors(path: str | Path, # a file written by save_vectors / save_vector
                  model=None,        # check every vector against this model (see check_vector)
                  strict: bool = True, # a vector made for another model is an error (False: a warning)
@@ -197,10 +246,14 @@ def load_vectors(path: str | Path, # a file written by save_vectors / save_vecto
     for sv in svs:
         if sv.layer in out:
             sites = sorted({s.site for s in svs if s.layer == sv.layer})
-            raise ConfigError(f'{path} holds several sites for layer {sv.layer} ({", ".join(sites)}): pass site= to choose one')
+            raise ConfigError(
+                f'{path} holds several sites for layer {sv.layer} ({", ".join(sites)}): pass site= to choose '
+                'one'
+            )
         out[sv.layer] = check_vector(sv, model, strict) if model is not None else sv
     return out
 
+# %% ../nbs/03_vectors.ipynb #aa275692
 def load_vector(path: str | Path, # a file holding one vector (save_vector)
                 model=None,        # check the vector against this model (see check_vector)
                 strict: bool = True, # a vector made for another model is an error (False: a warning)
@@ -218,31 +271,43 @@ GGUF_ARCH = 'controlvector'
 def _write_atomically(path: Path, write):
     "Call `write(tmp_path)`, then move the finished file to `path`."
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
     try:
-        write(tmp); os.replace(tmp, path)
+        write(tmp)
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
     return path
 
-def export_gguf_control_vector(vectors: dict[int, SteeringVector] | list[SteeringVector] | SteeringVector, # residual, layers >= 1
-                               path: str | Path, # destination `*.gguf`
-                               model_hint,       # model family for llama.cpp, e.g. 'llama' (or a model: its config.model_type)
-                              ) -> Path:
-    "Write vectors as a llama.cpp control vector: `direction.{layer}` is added to the output of block `layer`."
+def export_gguf_control_vector(
+    vectors: dict[int, SteeringVector] | list[SteeringVector] | SteeringVector,  # residual, layers >= 1
+    path: str | Path, # destination `*.gguf`
+    model_hint,  # model family for llama.cpp, e.g. 'llama' (or a model: its config.model_type)
+) -> Path:
+    "Write vectors as a llama.cpp control vector: `direction.{layer}` is added to block `layer`'s output."
     import gguf
     svs = sorted(_as_vector_list(vectors), key=lambda s: s.layer)
     for sv in svs:
         if canonical_site(sv.site) != 'resid_post':
-            raise ConfigError(f'llama.cpp control vectors act on the residual stream (a block\'s output); the vector for layer '
-                              f'{sv.layer} is at site {sv.site!r}')
+            raise ConfigError(
+                'llama.cpp control vectors act on the residual stream (a block\'s output); the vector for '
+                'layer '
+                f'{sv.layer} is at site {sv.site!r}'
+            )
         if sv.layer < 1:
-            raise ConfigError(f'layer {sv.layer}: llama.cpp cannot steer the output of block 0 (it rejects direction.0); '
-                              'drop that vector or use one made for block 1')
+            raise ConfigError(
+                f'layer {sv.layer}: llama.cpp cannot steer the output of block 0 (it rejects direction.0); '
+                'drop that vector or use one made for block 1'
+            )
     layers = [sv.layer for sv in svs]
-    if len(set(layers)) != len(layers): raise ConfigError(f'several vectors for one layer ({layers}): a control vector holds one per layer')
+    if len(set(layers)) != len(layers):
+        raise ConfigError(f'several vectors for one layer ({layers}): a control vector holds one per layer')
     if len({sv.hidden_size for sv in svs}) != 1:
-        raise ConfigError(f'vectors of different hidden sizes ({sorted({sv.hidden_size for sv in svs})}) cannot share a control vector')
+        raise ConfigError(
+            f'vectors of different hidden sizes ({sorted({sv.hidden_size for sv in svs})}) cannot share a '
+            'control vector'
+        )
     if not isinstance(model_hint, str): model_hint = hf_model(model_hint).config.model_type
     def write(tmp):
         w = gguf.GGUFWriter(tmp, GGUF_ARCH)
@@ -250,7 +315,11 @@ def export_gguf_control_vector(vectors: dict[int, SteeringVector] | list[Steerin
         w.add_uint32(f'{GGUF_ARCH}.layer_count', len(svs))
         w.add_string('steernb.provenance', canonical_json({str(sv.layer): sv.provenance() for sv in svs}))
         for sv in svs: w.add_tensor(f'direction.{sv.layer}', sv.vector.numpy().astype(np.float32))
-        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+
     return _write_atomically(Path(path), write)
 
 # %% ../nbs/03_vectors.ipynb #8b52f74c
@@ -258,28 +327,43 @@ def _gguf_str(reader, key):
     f = reader.get_field(key)
     return None if f is None else f.contents()
 
-def load_gguf_control_vector(path: str | Path, # a llama.cpp control vector (steernb, repeng or llama.cpp's cvector-generator)
-                             model=None,        # check every vector against this model (see check_vector)
-                             strict: bool = True,
-                            ) -> dict[int, SteeringVector]:
+# %% ../nbs/03_vectors.ipynb #dd4f5d81
+def load_gguf_control_vector(
+    path: str | Path,  # a llama.cpp control vector (steernb, repeng or llama.cpp's cvector-generator)
+    model=None,        # check every vector against this model (see check_vector)
+    strict: bool = True,
+) -> dict[int, SteeringVector]:
     "Load a llama.cpp GGUF control vector as `{layer: SteeringVector}` (`direction.N` -> layer N)."
     import gguf
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'control vector file not found: {path}')
-    try: r = gguf.GGUFReader(path)
-    except Exception as e: raise DataError(f'{path} is not a readable GGUF file: {type(e).__name__}: {str(e)[:200]}') from None
+    try:
+        r = gguf.GGUFReader(path)
+    except Exception as e:
+        raise DataError(f'{path} is not a readable GGUF file: {type(e).__name__}: {str(e)[:200]}') from None
     arch = _gguf_str(r, 'general.architecture')
-    if arch != GGUF_ARCH: raise DataError(f'{path} is a GGUF file of architecture {arch!r}, not a control vector ({GGUF_ARCH!r})')
-    hint, prov = _gguf_str(r, f'{GGUF_ARCH}.model_hint'), json.loads(_gguf_str(r, 'steernb.provenance') or '{}')
+    if arch != GGUF_ARCH:
+        raise DataError(
+            f'{path} is a GGUF file of architecture {arch!r}, not a control vector ({GGUF_ARCH!r})'
+        )
+    hint, prov = (
+        _gguf_str(r, f'{GGUF_ARCH}.model_hint'),
+        json.loads(_gguf_str(r, 'steernb.provenance') or '{}'),
+    )
     out = {}
     for t in r.tensors:
         mt = re.fullmatch(r'direction\.(\d+)', t.name)
         if not mt: raise DataError(f'{path}: tensor {t.name!r} is not named direction.<layer>')
         L = int(mt[1])
-        if L == 0: raise DataError(f'{path}: direction.0 is invalid (llama.cpp cannot steer block 0 and rejects the file)')
+        if L == 0:
+            raise DataError(
+                f'{path}: direction.0 is invalid (llama.cpp cannot steer block 0 and rejects the file)'
+            )
         if L in out: raise DataError(f'{path}: two tensors for direction.{L}')
         if t.tensor_type != gguf.GGMLQuantizationType.F32 or len(t.shape) != 1:
-            raise DataError(f'{path}: {t.name} must be a 1-D F32 tensor (got {t.tensor_type.name}, shape {list(t.shape)})')
+            raise DataError(
+                f'{path}: {t.name} must be a 1-D F32 tensor (got {t.tensor_type.name}, shape {list(t.shape)})'
+            )
         v = torch.from_numpy(np.array(t.data, dtype=np.float32))
         where = f'{path} [{t.name}]'
         if str(L) in prov:
@@ -287,8 +371,13 @@ def load_gguf_control_vector(path: str | Path, # a llama.cpp control vector (ste
             if sv.layer != L: raise DataError(f'{where}: provenance says layer {sv.layer}')
         else:
             if not torch.isfinite(v).all(): raise ConfigError(f'{where}: the vector contains NaN or inf')
-            sv = SteeringVector(v, layer=L, method='unknown', positions='unknown',
-                                extra={'format': 'llama.cpp control vector', 'model_hint': hint, 'source_file': str(path)})
+            sv = SteeringVector(
+                v,
+                layer=L,
+                method='unknown',
+                positions='unknown',
+                extra={'format': 'llama.cpp control vector', 'model_hint': hint, 'source_file': str(path)},
+            )
         out[L] = check_vector(sv, model, strict) if model is not None else sv
     if not out: raise DataError(f'{path} holds no direction tensors')
     n = _gguf_str(r, f'{GGUF_ARCH}.layer_count')
@@ -298,7 +387,7 @@ def load_gguf_control_vector(path: str | Path, # a llama.cpp control vector (ste
 
 # %% ../nbs/03_vectors.ipynb #4826f31b
 def _torch_load(path) -> object:
-    "`torch.load(path, weights_only=True)` on CPU, with clear errors for pickled objects and unreadable files."
+    "`torch.load(path, weights_only=True)` on CPU, with clear errors for pickled objects and bad files."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'vector file not found: {path}')
     try: return torch.load(path, map_location='cpu', weights_only=True)
@@ -307,10 +396,16 @@ def _torch_load(path) -> object:
         if g: why = f'the file pickles an object of type {g[1]}, and unpickling it could run arbitrary code'
         else:
             u = re.search(r'WeightsUnpickler error:\s*(.+?)\s*(?:\n|$)', str(e))
-            why = (f'torch\'s safe loader cannot read it ({u[1] if u else "unpickling error"}): it is corrupted, not a torch '
-                   'file, or pickles objects other than tensors and plain containers')
-        raise DataError(f'{path}: refused to load: {why}. steernb loads .pt files only with torch.load(weights_only=True); '
-                        're-save the vector as a plain tensor or dict of tensors (or use save_vector)') from None
+            why = (
+                f'torch\'s safe loader cannot read it ({u[1] if u else "unpickling error"}): it is '
+                'corrupted, not a torch '
+                'file, or pickles objects other than tensors and plain containers'
+            )
+        raise DataError(
+            f'{path}: refused to load: {why}. steernb loads .pt files only with '
+            'torch.load(weights_only=True); '
+            're-save the vector as a plain tensor or dict of tensors (or use save_vector)'
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise DataError(f'{path} is not a readable torch file: {type(e).__name__}: {str(e)[:200]}') from None
 
@@ -318,20 +413,42 @@ def _torch_load(path) -> object:
 STEERING_STRENGTH_KEYS = ('model', 'concept', 'concept_slug', 'layer_idx', 'hidden_size', 'steering_vector')
 
 def _from_steering_strength(obj, path: Path) -> SteeringVector:
-    if not isinstance(obj, dict): raise DataError(f'{path}: expected a dict with keys {", ".join(STEERING_STRENGTH_KEYS)}, got {type(obj).__name__}')
+    if not isinstance(obj, dict):
+        raise DataError(
+            f'{path}: expected a dict with keys {", ".join(STEERING_STRENGTH_KEYS)}, got {type(obj).__name__}'
+        )
     missing = [k for k in STEERING_STRENGTH_KEYS if k not in obj]
-    if missing: raise DataError(f'{path}: not a steering-strength vector file: missing keys {", ".join(missing)}')
+    if missing:
+        raise DataError(f'{path}: not a steering-strength vector file: missing keys {", ".join(missing)}')
     v, layer = torch.as_tensor(obj['steering_vector']).reshape(-1), int(obj['layer_idx'])
     if v.numel() != int(obj['hidden_size']):
-        raise DataError(f'{path}: steering_vector has {v.numel()} values but hidden_size says {obj["hidden_size"]}')
+        raise DataError(
+            f'{path}: steering_vector has {v.numel()} values but hidden_size says {obj["hidden_size"]}'
+        )
     mf = re.fullmatch(r'layer_(\d+)\.pt', path.name)
-    if mf and int(mf[1]) != layer: raise DataError(f'{path}: file name says layer {mf[1]} but layer_idx is {layer}')
+    if mf and int(mf[1]) != layer:
+        raise DataError(f'{path}: file name says layer {mf[1]} but layer_idx is {layer}')
     v = v.float()
     if not torch.isfinite(v).all(): raise ConfigError(f'{path}: the vector contains NaN or inf')
-    other = {k: x for k, x in obj.items() if k not in STEERING_STRENGTH_KEYS and isinstance(x, (str, int, float, bool, type(None)))}
-    return SteeringVector(v, layer=layer, model_id=str(obj['model']), concept=str(obj['concept']), method='mean_diff',
-                          positions='unknown', extra={'source': 'steering-strength', 'concept_slug': obj['concept_slug'],
-                                                      'source_file': str(path), **other})
+    other = {
+        k: x
+        for k, x in obj.items()
+        if k not in STEERING_STRENGTH_KEYS and isinstance(x, (str, int, float, bool, type(None)))
+    }
+    return SteeringVector(
+        v,
+        layer=layer,
+        model_id=str(obj['model']),
+        concept=str(obj['concept']),
+        method='mean_diff',
+        positions='unknown',
+        extra={
+            'source': 'steering-strength',
+            'concept_slug': obj['concept_slug'],
+            'source_file': str(path),
+            **other,
+        },
+    )
 
 def load_steering_strength_vector(path: str | Path, # a `layer_<i>.pt` of the steering-strength codebase
                                   model=None, strict: bool = True,
@@ -347,28 +464,43 @@ def is_bipo_path(path: str | Path) -> bool:
     "Whether `path` is named like a BiPO vector (`vec_ep<N>_layer<L>[_gpu<K>].pt`)."
     return _BIPO_FILE.fullmatch(Path(path).name) is not None
 
+# %% ../nbs/03_vectors.ipynb #3db95b7c
 def _from_bipo(obj, path: Path, model_id=None, behavior=None) -> SteeringVector:
     mf = _BIPO_FILE.fullmatch(path.name)
     if not mf: raise DataError(f'{path.name} is not named like a BiPO vector (vec_ep<N>_layer<L>_gpu<K>.pt)')
     layer, epoch = int(mf['layer']), int(mf['epoch'])
     md = re.fullmatch(r'layer(\d+)', path.parent.name)
-    if md and int(md[1]) != layer: raise DataError(f'{path}: folder says layer {md[1]} but the file name says layer {layer}')
+    if md and int(md[1]) != layer:
+        raise DataError(f'{path}: folder says layer {md[1]} but the file name says layer {layer}')
     run = path.parent.parent.name if md else ''
     b, _, mdl = run.partition('_')
-    if not isinstance(obj, torch.Tensor): raise DataError(f'{path}: a BiPO vector file holds a bare tensor, not a {type(obj).__name__}')
+    if not isinstance(obj, torch.Tensor):
+        raise DataError(f'{path}: a BiPO vector file holds a bare tensor, not a {type(obj).__name__}')
     v = obj.detach().float()
     if not torch.isfinite(v).all(): raise ConfigError(f'{path}: the vector contains NaN or inf')
-    extra = {'epoch': epoch, 'source': 'bipo', 'source_dtype': str(obj.dtype).replace('torch.', ''), 'source_file': str(path)}
+    extra = {
+        'epoch': epoch,
+        'source': 'bipo',
+        'source_dtype': str(obj.dtype).replace('torch.', ''),
+        'source_file': str(path),
+    }
     if mf['gpu'] is not None: extra['gpu'] = int(mf['gpu'])
-    return SteeringVector(v, layer=layer, model_id=model_id or mdl or None, concept=behavior or (b if mdl else None),
-                          method='bipo', positions='all', extra=extra)
+    return SteeringVector(
+        v,
+        layer=layer,
+        model_id=model_id or mdl or None,
+        concept=behavior or (b if mdl else None),
+        method='bipo',
+        positions='all',
+        extra=extra,
+    )
 
 def load_bipo_vector(path: str | Path, # .../vector/{behavior}_{model}/layer{L}/vec_ep{N}_layer{L}_gpu{K}.pt
                      model=None, strict: bool = True,
                      model_id: str | None = None, # override the model name parsed from the folder
                      behavior: str | None = None, # override the behaviour parsed from the folder
                     ) -> SteeringVector:
-    "Load a BiPO vector file as a `SteeringVector` (method 'bipo', `extra['epoch']`), provenance from its path."
+    "Load a BiPO vector file as a `SteeringVector` (method 'bipo'), provenance from its path."
     sv = _from_bipo(_torch_load(path), Path(path), model_id, behavior)
     return check_vector(sv, model, strict) if model is not None else sv
 
@@ -376,7 +508,8 @@ def load_bipo_vector(path: str | Path, # .../vector/{behavior}_{model}/layer{L}/
 def load_any_vector(path: str | Path, # .safetensors, .gguf, .pt or .pth
                     model=None,        # check the vector against this model (see check_vector)
                     strict: bool = True, # a vector made for another model is an error (False: a warning)
-                    layer: int | None = None, # which layer, for files holding several (or a bare tensor's layer)
+                    # which layer, for files holding several (or a bare tensor's layer)
+                    layer: int | None = None,
                     site: str | None = None,  # which site, for steernb files holding several per layer
                     **provenance,      # for a bare tensor: SteeringVector fields such as model_id, concept
                    ) -> SteeringVector:
@@ -386,20 +519,46 @@ def load_any_vector(path: str | Path, # .safetensors, .gguf, .pt or .pth
     if ext in ('.safetensors', '.gguf'):
         vs = load_vectors(path, site=site) if ext == '.safetensors' else load_gguf_control_vector(path)
         if layer is None:
-            if len(vs) != 1: raise ConfigError(f'{path} holds vectors for layers {", ".join(map(str, vs))}: pass layer=')
+            if len(vs) != 1:
+                raise ConfigError(f'{path} holds vectors for layers {", ".join(map(str, vs))}: pass layer=')
             sv = next(iter(vs.values()))
-        elif layer not in vs: raise ConfigError(f'{path} has no vector for layer {layer} (it has {", ".join(map(str, vs))})')
+        elif layer not in vs:
+            raise ConfigError(f'{path} has no vector for layer {layer} (it has {", ".join(map(str, vs))})')
         else: sv = vs[layer]
     elif ext in ('.pt', '.pth'):
         obj = _torch_load(path)
-        if isinstance(obj, dict) and 'steering_vector' in obj: sv = _from_steering_strength(obj, path)
-        elif isinstance(obj, torch.Tensor) and is_bipo_path(path): sv = _from_bipo(obj, path, provenance.get('model_id'), provenance.get('concept'))
+        if isinstance(obj, dict) and 'steering_vector' in obj:
+            sv = _from_steering_strength(obj, path)
+        elif isinstance(obj, torch.Tensor) and is_bipo_path(path):
+            sv = _from_bipo(obj, path, provenance.get('model_id'), provenance.get('concept'))
         elif isinstance(obj, torch.Tensor):
-            if layer is None: raise ConfigError(f'{path} holds a bare tensor with no provenance: pass layer= (and model_id=, concept=, ...)')
-            sv = SteeringVector(obj.detach().float(), layer=layer, **{'site': site or 'resid_post', 'method': 'unknown',
-                                'positions': 'unknown', 'extra': {'source_file': str(path)}, **provenance})
-        else: raise DataError(f'{path}: not a known vector layout (a steering-strength dict, a BiPO tensor or a bare tensor), '
-                              f'got {type(obj).__name__}{" with keys " + ", ".join(map(str, obj)) if isinstance(obj, dict) else ""}')
-        if layer is not None and sv.layer != layer: raise ConfigError(f'{path} holds a vector for layer {sv.layer}, not {layer}')
-    else: raise ConfigError(f'unknown vector file type {path.suffix!r} ({path.name}): use .safetensors, .gguf, .pt or .pth')
+            if layer is None:
+                raise ConfigError(
+                    f'{path} holds a bare tensor with no provenance: pass layer= (and model_id=, concept=, '
+                    '...)'
+                )
+            sv = SteeringVector(
+                obj.detach().float(),
+                layer=layer,
+                **{
+                    'site': site or 'resid_post',
+                    'method': 'unknown',
+                    'positions': 'unknown',
+                    'extra': {'source_file': str(path)},
+                    **provenance,
+                },
+            )
+        else:
+            raise DataError(
+                f'{path}: not a known vector layout (a steering-strength dict, a BiPO tensor or a bare '
+                'tensor), '
+                f'got {type(obj).__name__}'
+                f'{" with keys " + ", ".join(map(str, obj)) if isinstance(obj, dict) else ""}'
+            )
+        if layer is not None and sv.layer != layer:
+            raise ConfigError(f'{path} holds a vector for layer {sv.layer}, not {layer}')
+    else:
+        raise ConfigError(
+            f'unknown vector file type {path.suffix!r} ({path.name}): use .safetensors, .gguf, .pt or .pth'
+        )
     return check_vector(sv, model, strict) if model is not None else sv
