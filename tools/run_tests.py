@@ -39,18 +39,32 @@ def check_sync():
     print('ok: notebooks are clean and steernb/ is in sync with nbs/')
     return True
 
-def run_nb(path, flags, threads):
-    "Run one notebook's tests in its own process (nbdev_test); returns (ok, seconds, output, skip reasons)."
+def run_nb(path, flags, threads, bin_dir=BIN):
+    "Run one notebook's tests in its own process (bin_dir's nbdev_test); returns (ok, seconds, output, skips)."
     t = time.time()
     fd, skip_log = tempfile.mkstemp(prefix='steernb-skips-', suffix='.jsonl'); os.close(fd)
     env = {**os.environ, 'HF_HUB_OFFLINE': os.environ.get('HF_HUB_OFFLINE', '1'), 'STEERNB_SKIP_LOG': skip_log}
     # notebooks run side by side: one BLAS/OpenMP thread each, or small linear algebra slows down many-fold
     env.setdefault('OMP_NUM_THREADS', str(threads)); env.setdefault('MKL_NUM_THREADS', str(threads))
-    r = subprocess.run([str(BIN / 'nbdev_test'), '--path', str(path), '--flags', ' '.join(flags)],
+    r = subprocess.run([str(bin_dir / 'nbdev_test'), '--path', str(path), '--flags', ' '.join(flags)],
                        cwd=ROOT, capture_output=True, text=True, env=env)
     skips = [json.loads(l)['reason'] for l in Path(skip_log).read_text().splitlines() if l.strip()]
     os.unlink(skip_log)
     return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:], skips
+
+VLLM_NB = ROOT / 'nbs' / '07b_vllm.ipynb'      # its `#| vllm` cells run in the vLLM venv (make vllm-env)
+VLLM_BIN = ROOT / '.venv-vllm' / 'bin'
+
+def run_vllm(nbs, flags):
+    "07b_vllm's `vllm` cells in .venv-vllm: (ran, ok, seconds, output, skips); None if 07b_vllm is not selected."
+    if VLLM_NB not in nbs: return None
+    ci = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+    if 'slow' not in flags: return False, True, 0, '', ['its vLLM cells need the slow cells (run without --fast)']
+    if (VLLM_BIN / 'nbdev_test').exists():
+        return (True, *run_nb(VLLM_NB, flags + ['vllm'], os.cpu_count() or 1, VLLM_BIN))
+    why = 'its vLLM cells did not run: no vLLM venv at .venv-vllm (build it with `make vllm-env`)'
+    if ci: return True, False, 0, f'FAIL: {why}; under CI the vLLM tests must run', []
+    return False, True, 0, '', [why]
 
 def main():
     ap = argparse.ArgumentParser()
@@ -80,6 +94,15 @@ def main():
             note = f', {len(skips)} skipped' if skips else ''
             print(f"  {'ok  ' if ok else 'FAIL'} {p.name} ({secs:.0f}s{note})", flush=True)
             if not ok: print(out, flush=True)
+    vl = run_vllm(nbs, flags)                       # after the others: vLLM binds every core
+    if vl is not None:
+        ran, ok, secs, out, skips = vl
+        name = f'{VLLM_NB.name} [vllm]'
+        skipped += [(name, why) for why in skips]
+        if ran:
+            (passed if ok else failed).append(name)
+            print(f"  {'ok  ' if ok else 'FAIL'} {name} ({secs:.0f}s)", flush=True)
+        if not ok: print(out, flush=True)
     print(f'total {time.time() - t0:.0f}s')
     if failed: print('failed notebooks:', ', '.join(sorted(failed)))
     for name, why in skipped: print(f'skipped in {name}: {why}')
