@@ -16,9 +16,10 @@ from transformers import LogitsProcessor
 from .core import ConfigError, DataError, atomic_write, stable_hash
 from .models import as_messages, chat_format, encode, has_chat_template, model_spec
 from .steer import Config, Steer, as_configs, decode_reply, eos_ids, generate_tokens
+from .vllm_backend import vllm_engine, vllm_generate_texts
 
 # %% auto #0
-__all__ = ['GENERATION_COLUMNS', 'BIPO_EOS_IDS', 'BIPO_MAX_NEW_TOKENS', 'BIPO_SYSTEM_PROMPT', 'BIPO_FIELDS', 'Prompt',
+__all__ = ['GENERATION_COLUMNS', 'BACKENDS', 'BIPO_EOS_IDS', 'BIPO_MAX_NEW_TOKENS', 'BIPO_SYSTEM_PROMPT', 'BIPO_FIELDS', 'Prompt',
            'as_prompts', 'config_from_steers', 'row_seed', 'RowSampler', 'generate_rows', 'api_generate_rows',
            'save_generations', 'load_generations', 'parse_bipo_path', 'read_bipo_generations', 'read_bipo_scores',
            'read_bipo_pairwise', 'load_bipo_evals']
@@ -161,7 +162,9 @@ GENERATION_COLUMNS = (
     'finish_reason',
     'model',
     'messages',
+    'backend',
 )
+BACKENDS = ('transformers', 'vllm')
 
 def _seeds(seed) -> list[int]:
     seeds = [seed] if isinstance(seed, numbers.Integral) else list(seed)
@@ -171,11 +174,10 @@ def _seeds(seed) -> list[int]:
     return [int(s) for s in seeds]
 
 # %% ../nbs/07_generate.ipynb #0d7e0570
-def _jobs(n_configs: int, n_prompts: int, seeds: list, lengths: list, batch_size: int) -> tuple[list, list]:
-    "All (configuration, prompt, seed) rows, and their batches, longest prompts first."
-    jobs = [(c, i, s) for c in range(n_configs) for i in range(n_prompts) for s in seeds]
+def _batches(jobs: list, lengths: list, batch_size: int) -> list:
+    "The (configuration, prompt, seed) jobs in batches of `batch_size`, longest prompts first."
     order = sorted(range(len(jobs)), key=lambda j: -lengths[jobs[j][1]])
-    return jobs, [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
 
 def _generate_batch(model, texts, jobs, batch, cs, ps, max_new_tokens, sample, norms) -> list:
     "The decoded replies of one batch of jobs: [{text, n_tokens, finish_reason}]."
@@ -189,40 +191,57 @@ def _generate_batch(model, texts, jobs, batch, cs, ps, max_new_tokens, sample, n
     return [decode_reply(model.tokenizer, ids, eos) for ids in new.tolist()]
 
 # %% ../nbs/07_generate.ipynb #9f8e0f64
-def generate_rows(model,                      # a model from load_model / tiny_model
+def _replies(
+    model, backend, texts, jobs, cs, ps, max_new_tokens, sample, norms, batch_size, progress
+) -> list:
+    "The reply of every job: through the engine's batched steered generation, or one vLLM call."
+    if backend == 'vllm':
+        seeds = [row_seed(s, ps[i].prompt_id) for _, i, s in jobs] if sample else None
+        return vllm_generate_texts(model, [texts[i] for _, i, _ in jobs], [cs[c] for c, _, _ in jobs],
+                                   max_new_tokens, sample, seeds, norms)
+    batches = _batches(jobs, [len(i) for i in model.tokenizer(texts)['input_ids']], batch_size)
+    out = [None] * len(jobs)
+    for batch in tqdm(batches, desc='generate', unit='batch', disable=not progress or len(batches) < 2):
+        for j, r in zip(
+            batch, _generate_batch(model, texts, jobs, batch, cs, ps, max_new_tokens, sample, norms)
+        ):
+            out[j] = r
+    return out
+
+# %% ../nbs/07_generate.ipynb #1c5c0e28
+def generate_rows(model,                      # a model from load_model (vLLM: also a hub id, folder or .gguf)
                   prompts,                    # strings, message lists, or items with item_id and text
-                  configs=None,  # configurations (steernb.steer.as_configs); None: unsteered only
+                  configs=None,               # configurations (steernb.steer.as_configs); None: unsteered
                   max_new_tokens: int = 64,
                   do_sample: bool = False,    # greedy by default
                   temperature: float = 1.0,   # sampling only
                   top_p: float = 1.0,         # sampling only
                   seed=0,                     # an int, or a list of ints: one row per seed (sampling only)
-                  # wrap prompts in the chat template (None: when the model has one)
-                  chat: bool | None = None,
+                  chat: bool | None = None,   # wrap prompts in the chat template (None: if the model has one)
                   system: str | None = None,  # system message for every prompt that has none
-                  batch_size: int = 32,       # rows per generate call
+                  batch_size: int = 32,       # rows per generate call (transformers)
                   progress: bool = True,
                   norms: dict | None = None,  # mean activation norms, for scaling='norm'
+                  backend: str = 'transformers', # 'transformers' (nnsight) or 'vllm'
                  ) -> pd.DataFrame:
-    "Generate every (configuration, prompt, seed) row, `batch_size` rows per steered call: a tidy DataFrame."
+    "Generate every (configuration, prompt, seed) row: a tidy DataFrame, one row per reply."
+    if backend not in BACKENDS:
+        raise ConfigError(f'unknown backend {backend!r}: choose from {", ".join(BACKENDS)}')
     if int(max_new_tokens) < 1: raise ConfigError(f'max_new_tokens must be at least 1, got {max_new_tokens}')
     if int(batch_size) < 1: raise ConfigError(f'batch_size must be at least 1, got {batch_size}')
-    chat = has_chat_template(model) if chat is None else chat
+    tok = vllm_engine(model).tokenizer if backend == 'vllm' else model.tokenizer
+    chat = has_chat_template(tok) if chat is None else chat
     ps, cs, seeds = as_prompts(prompts, chat, system), as_configs(configs), _seeds(seed)
     if not do_sample and len(seeds) > 1:
-        raise ConfigError(
-            f'{len(seeds)} seeds with do_sample=False would give identical rows: pass one seed, or sample'
-        )
+        raise ConfigError(f'{len(seeds)} seeds with do_sample=False would give identical rows: pass one seed')
     if do_sample: RowSampler([0], temperature, top_p)                     # check the settings before any work
-    texts = [chat_format(model, p.payload) if chat else p.payload for p in ps]
-    jobs, batches = _jobs(
-        len(cs), len(ps), seeds, [len(i) for i in model.tokenizer(texts)['input_ids']], int(batch_size)
-    )
-    out = [None] * len(jobs)
+    texts = [chat_format(tok, p.payload) if chat else p.payload for p in ps]
+    jobs = [(c, i, s) for c in range(len(cs)) for i in range(len(ps)) for s in seeds]
     sample = (temperature, top_p) if do_sample else None
-    for batch in tqdm(batches, desc='generate', unit='batch', disable=not progress or len(batches) < 2):
-        replies = _generate_batch(model, texts, jobs, batch, cs, ps, int(max_new_tokens), sample, norms)
-        for j, r in zip(batch, replies): out[j] = r
+    out = _replies(
+        model, backend, texts, jobs, cs, ps, int(max_new_tokens), sample, norms, int(batch_size), progress
+    )
+    name = model_spec(model).id if hasattr(model, 'tokenizer') else str(model or 'default')
     recs = [
         dict(
             prompt_id=ps[i].prompt_id,
@@ -231,8 +250,9 @@ def generate_rows(model,                      # a model from load_model / tiny_m
             seed=s,
             prompt=ps[i].prompt,
             **out[k],
-            model=model_spec(model).id,
+            model=name,
             messages=json.dumps(ps[i].payload, ensure_ascii=False) if chat else None,
+            backend=backend,
         )
         for k, (c, i, s) in enumerate(jobs)
     ]
@@ -289,6 +309,7 @@ def api_generate_rows(client,                     # a steernb.api.APIClient
                 model=model,
                 messages=json.dumps(p.payload, ensure_ascii=False),
                 error=r.error,
+                backend='api',
             )
         )
         recs[-1].update(extra or {})
@@ -473,6 +494,7 @@ def read_bipo_generations(
             epoch=epoch,
             generation_id=_get(rec, fields, 'generation_id', path, n, required=False),
             cost=_cost(rec),
+            backend=None,
         )
         row.update(
             {

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_steer.ipynb #03f3070c
 from __future__ import annotations
-import contextlib, copy, functools, inspect, math, numbers, warnings
+import contextlib, copy, functools, hashlib, inspect, math, numbers, warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -17,10 +17,11 @@ from .models import (SITE_ORDER, canonical_site, chat_format, encode, final_norm
 from .vectors import SteeringVector
 
 # %% auto #0
-__all__ = ['POSITIONS', 'SCALINGS', 'OPS', 'Steer', 'Config', 'as_config', 'as_configs', 'as_rows', 'check_steer', 'added_vector',
-           'Term', 'Plan', 'make_plan', 'edit_block', 'steered_logits', 'replayable', 'replay_last_logits',
-           'last_token_logits', 'activation_norms', 'generate_tokens', 'eos_ids', 'decode_reply', 'prompt_texts',
-           'generate', 'add_hooks', 'steering_hooks', 'trainable_logits']
+__all__ = ['POSITIONS', 'SCALINGS', 'OPS', 'FOREVER', 'Steer', 'Config', 'as_config', 'as_configs', 'as_rows', 'check_steer',
+           'added_vector', 'Term', 'Plan', 'make_plan', 'edit_block', 'steered_logits', 'replayable',
+           'replay_last_logits', 'last_token_logits', 'activation_norms', 'generate_tokens', 'eos_ids', 'decode_reply',
+           'prompt_texts', 'generate', 'add_hooks', 'steering_hooks', 'trainable_logits', 'add_token_vectors',
+           'position_window', 'steer_terms', 'batch_plan', 'token_rows', 'SteerState']
 
 # %% ../nbs/05_steer.ipynb #d5ded27c
 POSITIONS = ('all', 'prompt', 'generated')   # or an int k
@@ -893,6 +894,126 @@ def trainable_logits(
             env.output = (new,) + tuple(out[1:]) if isinstance(out, tuple) else new
         logits = model.output.logits.save()
     return logits
+
+# %% ../nbs/05_steer.ipynb #111250c0
+def add_token_vectors(h: torch.Tensor,          # (tokens, hidden) a block's output hidden state, edited
+                      positions: torch.Tensor,  # (tokens,) each token's position in its own sequence
+                      token_rows: torch.Tensor, # (tokens,) the batch row of each token (-1: padding)
+                      vecs: torch.Tensor,       # (terms, hidden) float32 vectors to add
+                      term_rows: torch.Tensor,  # (terms,) the row each vector steers
+                      windows: torch.Tensor,    # (terms, 2) the positions [start, end) each vector steers
+                     ) -> torch.Tensor:
+    "Add each term's vector to the tokens of its row whose position lies in its window; returns `h`."
+    pos = positions[:, None]
+    on = (token_rows[:, None] == term_rows[None]) & (pos >= windows[None, :, 0]) & (pos < windows[None, :, 1])
+    return h.add_(on.to(vecs.dtype) @ vecs)     # (tokens, terms) @ (terms, hidden), summed in float32
+
+# %% ../nbs/05_steer.ipynb #a181f2dd
+FOREVER = 2 ** 62   # the open end of a window
+
+def position_window(positions, # 'all' | 'prompt' | 'generated' | k (prompt token k on; k < 0: from the end)
+                    prompt_len: int, # tokens in the prompt
+                   ) -> tuple[int, int]:
+    "The positions [start, end) that `positions` steers in a sequence whose prompt has `prompt_len` tokens."
+    if positions == 'all': return 0, FOREVER
+    if positions == 'prompt': return 0, prompt_len
+    if positions == 'generated': return prompt_len, FOREVER
+    if isinstance(positions, int) and not isinstance(positions, bool):
+        return (positions if positions >= 0 else max(prompt_len + positions, 0)), FOREVER
+    raise ConfigError(f"unknown positions {positions!r}: use 'all', 'prompt', 'generated' or an int k")
+
+# %% ../nbs/05_steer.ipynb #87fe24bc
+def steer_terms(config,            # one row's configuration: a Config, a list of Steer, a Steer or None
+                n_layers: int,     # blocks of the model
+                hidden: int,       # its hidden size
+                norms: dict | None = None, # mean activation norms, for scaling='norm'
+               ) -> list[tuple]:
+    "[(key, layer, added float32 vector, positions)] of one row: each Steer's vector, its scaling resolved."
+    out = []
+    for s in as_config(config).steers:
+        if s.site != 'resid_post' or s.op != 'add':
+            raise ConfigError(f"the vLLM backend adds vectors to the residual stream (site 'resid_post') "
+                              f"only, got site={s.site!r}, op={s.op!r}: use backend='transformers' here")
+        if not -n_layers <= s.layer < n_layers:
+            raise ConfigError(f'layer {s.layer} out of range: model has {n_layers} layers (0-{n_layers - 1})')
+        if s.direction.shape[0] != hidden:
+            raise VectorMismatchError(f'steering vector has {s.direction.shape[0]} dimensions but the '
+                                      f"model's hidden size is {hidden}: it belongs to another model")
+        layer = s.layer % n_layers
+        v = added_vector(s, layer, norms)
+        if not v.any(): continue                                  # alpha 0 adds nothing
+        key = hashlib.sha1(f'{layer}:'.encode() + v.numpy().tobytes()).hexdigest()[:24]
+        out.append((key, layer, v, s.positions))
+    return out
+
+# %% ../nbs/05_steer.ipynb #65b997ea
+def batch_plan(requests: list, # per batch row: (prompt length, [[key, positions], ...])
+               vectors: dict,  # key -> (layer, float32 vector) held by the worker
+              ) -> dict:
+    "{layer: (vecs, term_rows, windows)}: the `add_token_vectors` arguments of each block the batch steers."
+    per = {}
+    for row, (prompt_len, terms) in enumerate(requests):
+        for key, positions in terms:
+            if key not in vectors:
+                raise RuntimeError(f'steering vector {key} is not held by this vLLM worker: generate through '
+                                   'steernb.vllm_backend (it sends each vector before the requests using it)')
+            layer, v = vectors[key]
+            per.setdefault(layer, []).append((v, row, position_window(positions, prompt_len)))
+    out = {}
+    for layer, ts in per.items():
+        dev = ts[0][0].device
+        out[layer] = (torch.stack([t[0] for t in ts]), torch.tensor([t[1] for t in ts], device=dev),
+                      torch.tensor([t[2] for t in ts], device=dev))
+    return out
+
+def token_rows(starts,          # (rows + 1,) each row's first token, then the total (vLLM's query_start_loc)
+               n_tokens: int,   # tokens in the forward pass (padding included)
+              ) -> torch.Tensor:
+    "(n_tokens,) the batch row of each token of a flat batch; -1 for padding after the last row."
+    starts = torch.as_tensor(starts, dtype=torch.long)
+    rows = torch.repeat_interleave(torch.arange(len(starts) - 1), starts[1:] - starts[:-1])
+    return torch.cat([rows, torch.full((n_tokens - len(rows),), -1, dtype=torch.long)])
+
+# %% ../nbs/05_steer.ipynb #f3a39e9c
+class SteerState:
+    "A worker's steering state: vectors by key, one hook per steered block, the running batch's token layout."
+    def __init__(self, runner): # vLLM's V1 model runner (model, input_batch, requests, query_start_loc)
+        self.runner, self.vectors, self.hooks, self.plans, self.frame = runner, {}, {}, {}, None
+        self.blocks = list(get_path(runner.model, layers_path(runner.model)))
+        runner.model.register_forward_pre_hook(self.before_forward, with_kwargs=True)
+
+    def batch(self, req_ids) -> list:
+        "(prompt length, [[key, positions], ...]) of each request, in batch order."
+        out = []
+        for rid in req_ids:
+            st = self.runner.requests[rid]
+            extra = getattr(st.sampling_params, 'extra_args', None) or {}
+            out.append((len(st.prompt_token_ids or ()), extra.get('steernb', ())))
+        return out
+
+    def before_forward(self, module, args, kwargs):
+        "Read which rows this forward pass steers, and where their tokens lie."
+        self.frame = None
+        n = self.runner.input_batch.num_reqs
+        ids = tuple(self.runner.input_batch.req_ids[:n])
+        positions = kwargs.get('positions', args[1] if len(args) > 1 else None)
+        if not ids or positions is None: return
+        if ids not in self.plans:
+            if len(self.plans) > 256: self.plans.clear()
+            self.plans[ids] = batch_plan(self.batch(ids), self.vectors)
+        if not self.plans[ids]: return
+        pos = positions[0] if positions.ndim == 2 else positions           # M-RoPE positions are (3, tokens)
+        rows = token_rows(self.runner.query_start_loc.np[:n + 1], pos.shape[0]).to(pos.device)
+        self.frame = (pos, rows, self.plans[ids])
+
+    def hook(self, layer: int):
+        "Hook block `layer` once: add this forward pass's vectors to its output hidden state."
+        if layer in self.hooks: return
+        def after_block(module, args, out):
+            if self.frame is not None and layer in self.frame[2]:
+                pos, rows, plan = self.frame
+                add_token_vectors(out[0] if isinstance(out, tuple) else out, pos, rows, *plan[layer])
+        self.hooks[layer] = self.blocks[layer].register_forward_hook(after_block)
 
 # %% ../nbs/05_steer.ipynb #3418dd6a
 def _check(s: Steer, n: int, hidden: int) -> int:

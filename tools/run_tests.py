@@ -52,11 +52,11 @@ def run_nb(path, flags, threads, bin_dir=BIN):
     os.unlink(skip_log)
     return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:], skips
 
-VLLM_NB = ROOT / 'nbs' / '07b_vllm.ipynb'      # its `#| vllm` cells run in the vLLM venv (make vllm-env)
+VLLM_NB = ROOT / 'nbs' / '05b_vllm.ipynb'      # its `#| vllm` cells run in the vLLM venv (make vllm-env)
 VLLM_BIN = ROOT / '.venv-vllm' / 'bin'
 
 def run_vllm(nbs, flags):
-    "07b_vllm's `vllm` cells in .venv-vllm: (ran, ok, seconds, output, skips); None if 07b_vllm is not selected."
+    "05b_vllm's `vllm` cells in .venv-vllm: (ran, ok, seconds, output, skips); None if 05b_vllm is not selected."
     if VLLM_NB not in nbs: return None
     ci = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
     if 'slow' not in flags: return False, True, 0, '', ['its vLLM cells need the slow cells (run without --fast)']
