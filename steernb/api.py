@@ -7,9 +7,11 @@ from __future__ import annotations
 import email.parser, email.policy, hashlib, http.client, http.server, inspect, json, logging, os, random, re
 import threading, time, urllib.error, urllib.parse, urllib.request, uuid
 import sqlite3
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Callable
 
 import openai
 from tqdm.auto import tqdm
@@ -19,10 +21,11 @@ from .core import ConfigError, DataError, SteernbError, atomic_write, stable_has
 _logger = logging.getLogger('steernb.api')
 
 # %% auto #0
-__all__ = ['OPENAI_BASE_URL', 'BACKOFF_CAP', 'URLS', 'BATCH_MAX_REQUESTS', 'BATCH_MAX_BYTES', 'BATCH_FINAL', 'Endpoint', 'Result',
-           'request_body', 'ResultCache', 'APIClient', 'FaultProxy', 'write_batch_file', 'parse_batch_output',
-           'usage_summary', 'batch_records', 'submit_batch', 'poll_batches', 'download_batch', 'LocalBatchServer',
-           'serve_local_batches']
+__all__ = ['OPENAI_BASE_URL', 'BACKOFF_CAP', 'URLS', 'BATCH_MAX_REQUESTS', 'BATCH_MAX_BYTES', 'BATCH_FINAL', 'DEFERRED', 'PRICES',
+           'BATCH_DISCOUNT', 'Endpoint', 'Result', 'request_body', 'ResultCache', 'APIClient', 'FaultProxy',
+           'write_batch_file', 'write_batch_files', 'parse_batch_output', 'usage_summary', 'batch_records',
+           'submit_batch', 'poll_batches', 'download_batch', 'LocalBatchServer', 'serve_local_batches', 'BatchPending',
+           'BatchOptions', 'collect_batches', 'DeferringClient', 'estimate_batch']
 
 # %% ../nbs/08a_api.ipynb #e15629c8
 OPENAI_BASE_URL = 'https://api.openai.com/v1'
@@ -90,17 +93,38 @@ def _scrub(text: str, endpoint: Endpoint | None = None) -> str:
 @dataclass
 class Result:
     "One completion: raw text, per-token top logprobs, usage, and the error if it failed after its retries."
-    text: str | None = None                      # generated text (raw, unparsed)
-    logprobs: list[dict[str, float]] | None = None  # per generated token: {token: logprob}, the generated token first
-    tokens: list[str] | None = None              # the generated tokens (when logprobs were requested)
-    usage: dict = field(default_factory=dict)    # the server's usage block (prompt_tokens, completion_tokens, ...)
-    error: str | None = None                     # why the call failed (after its retries); None on success
-    cached: bool = False                         # served from the cache, no call made
-    request_id: str = ''                         # hash of the request (endpoint + url + body): the cache key
-    finish_reason: str | None = None             # 'stop', 'length', ... as the server reported it
+    text: str | None = None               # generated text (raw, unparsed)
+    logprobs: list[dict[str, float]] | None = None  # per generated token {token: logprob}, its own first
+    tokens: list[str] | None = None       # the generated tokens (when logprobs were requested)
+    usage: dict = field(default_factory=dict)  # the server's usage block (prompt_tokens, completion_tokens)
+    error: str | None = None              # why the call failed (after its retries); None on success
+    cached: bool = False                  # served from the cache, no call made
+    request_id: str = ''                  # hash of the request (endpoint + url + body): the cache key
+    finish_reason: str | None = None      # 'stop', 'length', ... as the server reported it
+    choices: list | None = None           # one Result per prompt, when the request carried a list of prompts
 
     @property
     def ok(self) -> bool: return self.error is None
+
+    def per_prompt(self, n: int, # how many prompts the request carried
+                  ) -> list:
+        "One Result per prompt of a request that carried `n` prompts (a failed request fails every prompt)."
+        if not self.ok or n == 1: return [self] * n
+        if self.choices is None or len(self.choices) != n:
+            got = len(self.choices) if self.choices else 1
+            return [replace(self, choices=None, error=f'{got} choice(s) came back for {n} prompts')] * n
+        return list(self.choices)
+
+def _check_choices(res: Result, # a parsed answer
+                   body: dict,  # the request it answers
+                  ) -> Result:
+    "`res`, or an error when a request carrying a list of prompts got another number of choices back."
+    n = len(body['prompt']) if isinstance(body.get('prompt'), list) else 1
+    got = len(res.choices) if res.choices else 1
+    if not res.ok or got == n: return res
+    return Result(error=f'the server answered {got} choice(s) to {n} prompts: it does not take a list of '
+                        'prompts in one request; send one prompt per request',
+                  usage=res.usage, request_id=res.request_id)
 
 # %% ../nbs/08a_api.ipynb #60169b98
 def _top_dict(token, logprob, alternatives) -> dict[str, float]:
@@ -113,27 +137,37 @@ def _top_dict(token, logprob, alternatives) -> dict[str, float]:
 def _parse_logprobs(lp) -> tuple[list[str] | None, list[dict[str, float]] | None]:
     "(tokens, top-logprob dicts) from either logprobs shape."
     if not lp: return None, None
-    if lp.get('content') is not None:                                   # chat shape; llama.cpp completions too
+    if lp.get('content') is not None:                           # chat shape; llama.cpp completions too
         toks = [e.get('token') for e in lp['content']]
-        tops = [_top_dict(e.get('token'), e.get('logprob'), [(a.get('token'), a.get('logprob')) for a in e.get('top_logprobs') or []])
+        tops = [_top_dict(e.get('token'), e.get('logprob'),
+                          [(a.get('token'), a.get('logprob')) for a in e.get('top_logprobs') or []])
                 for e in lp['content']]
         return toks, tops
     if lp.get('tokens') is not None:                                    # OpenAI legacy completions shape
         toks = list(lp['tokens'])
-        lps, alts = lp.get('token_logprobs') or [None] * len(toks), lp.get('top_logprobs') or [None] * len(toks)
-        tops = [_top_dict(t, l, sorted((a or {}).items(), key=lambda kv: -kv[1])) for t, l, a in zip(toks, lps, alts)]
+        lps = lp.get('token_logprobs') or [None] * len(toks)
+        alts = lp.get('top_logprobs') or [None] * len(toks)
+        tops = [_top_dict(t, l, sorted((a or {}).items(), key=lambda kv: -kv[1]))
+                for t, l, a in zip(toks, lps, alts)]
         return toks, tops
     return None, None
 
-def _parse_body(body: dict, request_id: str = '') -> Result:
-    "A `Result` from a `chat.completion` or `text_completion` JSON body (first choice)."
-    if not isinstance(body, dict) or not body.get('choices'):
-        raise ValueError(f'response has no choices: {str(body)[:300]}')
-    ch = body['choices'][0]
+# %% ../nbs/08a_api.ipynb #b1032b28
+def _parse_choice(ch: dict, request_id: str = '') -> Result:
+    "A `Result` from one choice of a `chat.completion` or `text_completion` body."
     text = (ch.get('message') or {}).get('content') if 'message' in ch else ch.get('text')
     toks, tops = _parse_logprobs(ch.get('logprobs'))
-    return Result(text=text, logprobs=tops, tokens=toks, usage=dict(body.get('usage') or {}),
-                  request_id=request_id, finish_reason=ch.get('finish_reason'))
+    return Result(text=text, logprobs=tops, tokens=toks, request_id=request_id,
+                  finish_reason=ch.get('finish_reason'))
+
+def _parse_body(body: dict, request_id: str = '') -> Result:
+    "A `Result` from a `chat.completion` or `text_completion` body: the first choice, and all in `choices`."
+    if not isinstance(body, dict) or not body.get('choices'):
+        raise ValueError(f'response has no choices: {str(body)[:300]}')
+    chs = sorted(body['choices'], key=lambda c: c.get('index') or 0)
+    res = replace(_parse_choice(chs[0], request_id), usage=dict(body.get('usage') or {}))
+    if len(chs) > 1: res.choices = [_parse_choice(c, request_id) for c in chs]
+    return res
 
 # %% ../nbs/08a_api.ipynb #0cb5dad6
 URLS = {'chat': '/v1/chat/completions', 'complete': '/v1/completions'}
@@ -143,21 +177,30 @@ def _as_messages(messages) -> list[dict]:
     if isinstance(messages, str): return [{'role': 'user', 'content': messages}]
     if (not isinstance(messages, (list, tuple)) or not messages
             or not all(isinstance(m, dict) and 'role' in m for m in messages)):
-        raise ConfigError(f'messages must be a string or a non-empty list of {{"role", "content"}} dicts, got {str(messages)[:120]!r}')
+        raise ConfigError('messages must be a string or a non-empty list of {"role", "content"} dicts, '
+                          f'got {str(messages)[:120]!r}')
     return [dict(m) for m in messages]
 
+def _request_id(endpoint_key: str | None, url: str, body: dict) -> str:
+    "Hash of one request: the cache key."
+    return stable_hash({'endpoint': endpoint_key, 'url': url, 'body': body}, 16)
+
+# %% ../nbs/08a_api.ipynb #299d897a
 def request_body(kind: str,   # 'chat' (/v1/chat/completions) or 'complete' (/v1/completions)
                  model: str,  # the endpoint's model
-                 payload,     # messages (or a string: one user message) for chat; a prompt string for complete
+                 payload,     # chat: messages (or a string: one user message); complete: a prompt or a list
                  params: dict | None = None, # max_tokens, temperature, logprobs, top_logprobs, seed, ...
                 ) -> dict:
     "The JSON body of one request, normalised so equal requests hash equally."
     params = dict(params or {})
     if kind not in URLS: raise ConfigError(f'unknown request kind {kind!r}: use one of {list(URLS)}')
     bad = _NOT_PARAMS & params.keys()
-    if bad: raise ConfigError(f'parameters {sorted(bad)} cannot be set per request: the model comes from the Endpoint, '
-                              'timeouts from Endpoint.timeout, and streaming is not supported')
-    if params.get('n') not in (None, 1): raise ConfigError('n > 1 is not supported (one Result per request): send several requests with different seeds')
+    if bad:
+        raise ConfigError(f'parameters {sorted(bad)} cannot be set per request: the model comes from the '
+                          'Endpoint, timeouts from Endpoint.timeout, and streaming is not supported')
+    if params.get('n') not in (None, 1):
+        raise ConfigError('n > 1 is not supported (one Result per request): send several requests with '
+                          'different seeds')
     params.update(params.pop('extra_body', None) or {})
     top, lp = params.pop('top_logprobs', None), params.pop('logprobs', None)
     if kind == 'chat':
@@ -165,16 +208,15 @@ def request_body(kind: str,   # 'chat' (/v1/chat/completions) or 'complete' (/v1
         if lp or top is not None: params['logprobs'] = True
         if top is not None: params['top_logprobs'] = int(top)
     else:
-        if not isinstance(payload, str): raise ConfigError(f'complete() takes one prompt string, got {type(payload).__name__}')
-        body = {'model': model, 'prompt': payload}
+        many = isinstance(payload, (list, tuple)) and payload and all(isinstance(p, str) for p in payload)
+        if not (isinstance(payload, str) or many):
+            raise ConfigError(f'a completion takes a prompt string, or a non-empty list of them (one choice '
+                              f'per prompt), got {str(payload)[:80]!r}')
+        body = {'model': model, 'prompt': payload if isinstance(payload, str) else list(payload)}
         if lp is True or (lp is None and top is not None): lp = int(top if top is not None else 1)
         if lp is not None and lp is not False: params['logprobs'] = int(lp)
     body.update({k: v for k, v in params.items() if v is not None})
     return body
-
-def _request_id(endpoint_key: str | None, url: str, body: dict) -> str:
-    "Hash of one request: the cache key."
-    return stable_hash({'endpoint': endpoint_key, 'url': url, 'body': body}, 16)
 
 # %% ../nbs/08a_api.ipynb #b8255289
 def _retryable(e: BaseException) -> bool:
@@ -208,24 +250,31 @@ def _describe(e: BaseException, endpoint: Endpoint | None = None) -> str:
     return _scrub(' '.join(s.split()), endpoint)[:500]
 
 # %% ../nbs/08a_api.ipynb #cfc1737a
+def _result_from_dict(d: dict, cached: bool = False) -> Result:
+    "A Result, with its choices, from its stored JSON form."
+    names = {f.name for f in fields(Result)} - {'cached'}
+    res = Result(**{k: v for k, v in d.items() if k in names}, cached=cached)
+    if res.choices: res.choices = [_result_from_dict(c, cached) for c in res.choices]
+    return res
+
 class ResultCache:
     "A sqlite file of successful `Result`s keyed by request id; safe across threads and processes."
     def __init__(self, path: str | Path):
-        self.path = Path(path); self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.execute('PRAGMA journal_mode=WAL')
-            self._db.execute('CREATE TABLE IF NOT EXISTS results (request_id TEXT PRIMARY KEY, endpoint TEXT, '
-                             'url TEXT, request TEXT, result TEXT, created REAL)')
+            self._db.execute('CREATE TABLE IF NOT EXISTS results (request_id TEXT PRIMARY KEY, '
+                             'endpoint TEXT, url TEXT, request TEXT, result TEXT, created REAL)')
 
     def get(self, request_id: str) -> Result | None:
         "The cached Result (marked `cached=True`) or None."
         with self._lock:
-            row = self._db.execute('SELECT result FROM results WHERE request_id = ?', (request_id,)).fetchone()
-        if row is None: return None
-        names = {f.name for f in fields(Result)}
-        return Result(**{k: v for k, v in json.loads(row[0]).items() if k in names}, cached=True)
+            row = self._db.execute('SELECT result FROM results WHERE request_id = ?',
+                                   (request_id,)).fetchone()
+        return None if row is None else _result_from_dict(json.loads(row[0]), cached=True)
 
     def put(self, result: Result, endpoint_key: str, url: str, body: dict):
         "Store a successful result (errors are refused)."
@@ -248,7 +297,8 @@ class ResultCache:
 def _create_params(kind: str) -> frozenset[str]:
     "Parameter names the openai client's create() accepts for this kind."
     fn = openai.resources.chat.Completions.create if kind == 'chat' else openai.resources.Completions.create
-    return frozenset(inspect.signature(fn).parameters) - {'self', 'extra_headers', 'extra_query', 'extra_body', 'timeout'}
+    skip = {'self', 'extra_headers', 'extra_query', 'extra_body', 'timeout'}
+    return frozenset(inspect.signature(fn).parameters) - skip
 
 def _split_request(r) -> tuple[object, dict]:
     "(payload, params) from `(messages_or_prompt, params)` or a bare payload."
@@ -261,7 +311,8 @@ class APIClient:
     def __init__(self, endpoint: Endpoint, # where and how to call
                  cache_path: str | Path | None = None, # sqlite cache file (None: no cache)
                 ):
-        if not isinstance(endpoint, Endpoint): raise ConfigError(f'APIClient needs an Endpoint, got {type(endpoint).__name__}')
+        if not isinstance(endpoint, Endpoint):
+            raise ConfigError(f'APIClient needs an Endpoint, got {type(endpoint).__name__}')
         self.endpoint = endpoint
         self.cache = ResultCache(cache_path) if cache_path is not None else None
         self._sem = threading.BoundedSemaphore(endpoint.max_concurrency)
@@ -288,7 +339,7 @@ class APIClient:
                                             prompt_tokens=0, completion_tokens=0)
     @property
     def stats(self) -> dict:
-        "requests, calls (HTTP attempts), cache_hits, retries, failures, prompt/completion tokens, cost (USD or None)."
+        "requests, calls (HTTP attempts), cache_hits, retries, failures, prompt/completion tokens, cost (USD)."
         with self._lock: s = dict(self._stats)
         s['cost'] = self.endpoint.cost(s['prompt_tokens'], s['completion_tokens'])
         return s
@@ -309,7 +360,8 @@ class APIClient:
                 if attempt >= ep.max_retries or not _retryable(e): raise
                 delay = _backoff_delay(ep.backoff, attempt, self._rng, _retry_after(e))
                 self._count(retries=1)
-                _logger.info('%s failed (%s); retry %d/%d in %.2fs', what, _describe(e, ep), attempt + 1, ep.max_retries, delay)
+                _logger.info('%s failed (%s); retry %d/%d in %.2fs', what, _describe(e, ep), attempt + 1,
+                             ep.max_retries, delay)
                 time.sleep(delay)
 
     def _post(self, oa: openai.OpenAI, kind: str, body: dict) -> dict:
@@ -325,7 +377,8 @@ class APIClient:
         rid = rid or _request_id(ep.key(), url, body)
         self._count(requests=1)
         if self.cache is not None and (hit := self.cache.get(rid)) is not None:
-            self._count(cache_hits=1); return hit
+            self._count(cache_hits=1)
+            return hit
         try:
             res = _parse_body(self._retrying(lambda oa: self._post(oa, kind, body), f'{kind} {rid}'), rid)
         except Exception as e:
@@ -333,6 +386,10 @@ class APIClient:
             return Result(error=_describe(e, ep), request_id=rid)
         self._count(prompt_tokens=int(res.usage.get('prompt_tokens') or 0),
                     completion_tokens=int(res.usage.get('completion_tokens') or 0))
+        res = _check_choices(res, body)
+        if not res.ok:
+            self._count(failures=1)
+            return res
         if self.cache is not None: self.cache.put(res, ep.key(), url, body)
         return res
 
@@ -342,7 +399,7 @@ class APIClient:
         "One chat completion (`/v1/chat/completions`)."
         return self._run('chat', request_body('chat', self.endpoint.model, messages, params))
 
-    def complete(self, prompt: str, # raw prompt, no chat template applied
+    def complete(self, prompt, # a raw prompt (no chat template applied), or a list of them: one request
                  **params, # max_tokens, temperature, logprobs (int or True with top_logprobs), seed, ...
                 ) -> Result:
         "One raw-prompt completion (`/v1/completions`)."
@@ -362,14 +419,16 @@ class APIClient:
         def work(i):
             try: return self._run(kind, bodies[i], rids[i])
             except Exception as e:                      # never raise inside a sweep
-                self._count(failures=1); return Result(error=_describe(e, ep), request_id=rids[i])
+                self._count(failures=1)
+                return Result(error=_describe(e, ep), request_id=rids[i])
 
         pool = ThreadPoolExecutor(max_workers=max(1, min(ep.max_concurrency, len(todo))))
         try:
             with tqdm(total=len(todo), disable=not progress, desc=f'{kind} ({ep.model})') as bar:
                 futures = {pool.submit(work, i): i for i in todo}
                 for f in as_completed(futures):
-                    results[futures[f]] = f.result(); bar.update(1)
+                    results[futures[f]] = f.result()
+                    bar.update(1)
         finally: pool.shutdown(wait=True, cancel_futures=True)   # on Ctrl-C, queued requests are dropped
         for i, rid in enumerate(rids):                  # repeated requests share one call
             if results[i] is None:
@@ -382,10 +441,10 @@ class APIClient:
                   progress: bool = True, # show a progress bar
                   **params, # parameters for every request (a request's own params win)
                  ) -> list[Result]:
-        "Many chat completions, `max_concurrency` at a time, in input order; failures come back as Result(error=...)."
+        "Many chat completions, `max_concurrency` at a time, in input order; failures come back as errors."
         return self._many('chat', requests, progress, params)
 
-    def complete_many(self, requests, # each `prompt` or `(prompt, params)`
+    def complete_many(self, requests, # each `prompt` or `(prompt, params)`; a list of prompts is one request
                       progress: bool = True, **params) -> list[Result]:
         "Many raw-prompt completions, `max_concurrency` at a time, in input order."
         return self._many('complete', requests, progress, params)
@@ -483,15 +542,12 @@ class FaultProxy:
     def __repr__(self): return f'FaultProxy({self.base_url} -> {self.upstream.geturl()}, faults left {self.faults})'
 
 # %% ../nbs/08a_api.ipynb #e5f2c19d
-BATCH_MAX_REQUESTS, BATCH_MAX_BYTES = 50_000, 200 * 2**20
+BATCH_MAX_REQUESTS, BATCH_MAX_BYTES = 50_000, 200 * 2**20   # OpenAI's limits per batch file
 BATCH_FINAL = ('completed', 'failed', 'expired', 'cancelled')   # statuses that no longer change
+_RESUBMITTABLE = ('failed', 'expired', 'cancelled')               # a file whose batch ended so may go again
 
-def write_batch_file(requests, # (custom_id, messages_or_prompt, params) tuples, or {"custom_id", "body"} dicts
-                     path: str | Path, # the JSONL file to write
-                     model: str | Endpoint | None = None, # model for tuple requests (or params['model'])
-                     kind: str = 'chat', # 'chat' (/v1/chat/completions) or 'complete' (/v1/completions)
-                    ) -> Path:
-    "Write an OpenAI Batch API request file (JSONL) for `requests`."
+def _batch_lines(requests, model, kind: str) -> list[str]:
+    "One documented request line per request, validated: unique custom ids, one model."
     if kind not in URLS: raise ConfigError(f'unknown kind {kind!r}: use one of {list(URLS)}')
     default_model = model.model if isinstance(model, Endpoint) else model
     lines, seen, models = [], set(), set()
@@ -501,22 +557,73 @@ def write_batch_file(requests, # (custom_id, messages_or_prompt, params) tuples,
             if not body.get('model') and default_model: body['model'] = default_model
         else:
             if not isinstance(r, (tuple, list)) or len(r) not in (2, 3):
-                raise ConfigError(f'a batch request is (custom_id, messages_or_prompt, params) or {{"custom_id", "body"}}, got {str(r)[:100]!r}')
+                raise ConfigError('a batch request is (custom_id, messages_or_prompt, params) or '
+                                  f'{{"custom_id", "body"}}, got {str(r)[:100]!r}')
             cid, payload, params = r[0], r[1], dict(r[2]) if len(r) == 3 else {}
             m = params.pop('model', None) or default_model
-            if not m: raise ConfigError('no model for the batch requests: pass model= (a name or an Endpoint)')
+            if not m:
+                raise ConfigError('no model for the batch requests: pass model= (a name or an Endpoint)')
             body = request_body(kind, m, payload, params)
-        if not isinstance(cid, str) or not cid: raise ConfigError(f'custom_id must be a non-empty string, got {cid!r}')
-        if cid in seen: raise ConfigError(f'duplicate custom_id {cid!r}: each request in a batch needs its own id')
+        if not isinstance(cid, str) or not cid:
+            raise ConfigError(f'custom_id must be a non-empty string, got {cid!r}')
+        if cid in seen:
+            raise ConfigError(f'duplicate custom_id {cid!r}: each request in a batch needs its own id')
         if not body.get('model'): raise ConfigError(f'request {cid!r} has no model')
-        seen.add(cid); models.add(body['model'])
-        lines.append(json.dumps({'custom_id': cid, 'method': 'POST', 'url': URLS[kind], 'body': body}, ensure_ascii=False))
+        seen.add(cid)
+        models.add(body['model'])
+        lines.append(json.dumps({'custom_id': cid, 'method': 'POST', 'url': URLS[kind], 'body': body},
+                                ensure_ascii=False))
     if not lines: raise ConfigError('no requests to write')
-    if len(models) > 1: raise ConfigError(f'a batch file holds one model, got {sorted(models)}: write one file per model')
-    if len(lines) > BATCH_MAX_REQUESTS: raise ConfigError(f'{len(lines)} requests: a batch file holds at most {BATCH_MAX_REQUESTS}; split it')
-    data = '\n'.join(lines) + '\n'
-    if len(data.encode()) > BATCH_MAX_BYTES: raise ConfigError(f'batch file would be {len(data.encode()) / 2**20:.0f} MB (max 200 MB): split it')
-    return atomic_write(path, data)
+    if len(models) > 1:
+        raise ConfigError(f'a batch file holds one model, got {sorted(models)}: write one file per model')
+    return lines
+
+def _chunk_lines(lines: list[str], max_requests: int, max_bytes: int) -> list[list[str]]:
+    "Consecutive lines grouped into files of at most `max_requests` lines and `max_bytes` bytes."
+    chunks, cur, size = [], [], 0
+    for line in lines:
+        n = len(line.encode()) + 1
+        if n > max_bytes:
+            raise ConfigError(f'one request is {n:,} bytes, more than a batch file may hold ({max_bytes:,}): '
+                              'shorten it')
+        if cur and (len(cur) >= max_requests or size + n > max_bytes):
+            chunks.append(cur)
+            cur, size = [], 0
+        cur.append(line)
+        size += n
+    return chunks + [cur] if cur else chunks
+
+# %% ../nbs/08a_api.ipynb #c76266f9
+def write_batch_file(requests, # (custom_id, messages_or_prompt, params) tuples, or {"custom_id", "body"}
+                     path: str | Path, # the JSONL file to write
+                     model: str | Endpoint | None = None, # model for tuple requests (or params['model'])
+                     kind: str = 'chat', # 'chat' (/v1/chat/completions) or 'complete' (/v1/completions)
+                     max_requests: int = BATCH_MAX_REQUESTS, # the provider's limit on requests per file
+                     max_bytes: int = BATCH_MAX_BYTES, # the provider's limit on bytes per file
+                    ) -> Path:
+    "Write an OpenAI Batch API request file (JSONL) for `requests`."
+    lines = _batch_lines(requests, model, kind)
+    chunks = _chunk_lines(lines, max_requests, max_bytes)
+    if len(chunks) > 1:
+        raise ConfigError(f'{len(lines):,} requests do not fit one batch file (at most {max_requests:,} '
+                          f'requests and {max_bytes:,} bytes): use write_batch_files, which splits them')
+    return atomic_write(path, '\n'.join(chunks[0]) + '\n')
+
+def write_batch_files(requests, # as for write_batch_file
+                      folder: str | Path, # where the files go
+                      model: str | Endpoint | None = None, # model for tuple requests
+                      kind: str = 'chat', # 'chat' or 'complete'
+                      max_requests: int = BATCH_MAX_REQUESTS, # requests per file (OpenAI: 50,000)
+                      max_bytes: int = BATCH_MAX_BYTES, # bytes per file (OpenAI: 200 MB)
+                      prefix: str = 'batch-', # file names: prefix + a hash of the content + .jsonl
+                     ) -> list[Path]:
+    "Write `requests` into as many batch files as the limits need, in order, each named by its content."
+    paths = []
+    for chunk in _chunk_lines(_batch_lines(requests, model, kind), max_requests, max_bytes):
+        data = '\n'.join(chunk) + '\n'
+        name = f'{prefix}{hashlib.sha256(data.encode()).hexdigest()[:16]}.jsonl'
+        paths.append(atomic_write(Path(folder) / name, data))
+    return paths
 
 # %% ../nbs/08a_api.ipynb #b4c0b09c
 def _batch_line_result(rec: dict) -> Result:
@@ -573,10 +680,15 @@ def usage_summary(results, # Results, or a {custom_id: Result} dict
 def _now() -> str: return time.strftime('%Y-%m-%dT%H:%M:%S%z')
 
 def _append_jsonl(path: str | Path, rec: dict):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "Append one JSON line and make it durable (a crash right after loses nothing written)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'a', encoding='utf-8') as f:
-        f.write(json.dumps(rec, sort_keys=True, ensure_ascii=False) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(rec, sort_keys=True, ensure_ascii=False) + '\n')
+        f.flush()
+        os.fsync(f.fileno())
 
+# %% ../nbs/08a_api.ipynb #8bc58e94
 def batch_records(metadata_path: str | Path) -> dict[str, dict]:
     "The latest known state of every batch in a metadata file: `{batch_id: record}`."
     out = {}
@@ -588,46 +700,79 @@ def batch_records(metadata_path: str | Path) -> dict[str, dict]:
         if isinstance(rec, dict) and rec.get('batch_id'): out.setdefault(rec['batch_id'], {}).update(rec)
     return out
 
+def _upload_records(metadata_path: str | Path) -> dict[tuple, dict]:
+    "Files uploaded for a batch, by (sha256, endpoint key): the latest upload of each."
+    p, out = Path(metadata_path), {}
+    if not p.exists(): return out
+    for line in p.read_text(encoding='utf-8').splitlines():
+        try: rec = json.loads(line)
+        except ValueError: continue
+        if isinstance(rec, dict) and rec.get('event') == 'uploaded':
+            out[(rec['sha256'], rec['endpoint'])] = rec
+    return out
+
+# %% ../nbs/08a_api.ipynb #f68e24b6
+def _find_batch(client: APIClient, input_file_id: str):
+    "A live batch the endpoint made from this uploaded file (made before a crash kept us from recording it)."
+    page = client._retrying(lambda oa: oa.batches.list(limit=100), 'list batches')
+    return next((b for b in page.data if b.input_file_id == input_file_id and b.status not in _RESUBMITTABLE),
+                None)
+
 def submit_batch(client: APIClient, # its endpoint receives the batch
                  path: str | Path, # a request file from write_batch_file
-                 metadata_path: str | Path, # JSONL record of submissions (appended)
+                 metadata_path: str | Path, # JSONL record of uploads and submissions (appended)
                 ) -> str:
-    "Upload and submit a batch request file; returns the batch id (an earlier one when this file was already submitted)."
-    path = Path(path); data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    first = json.loads(data.decode().split('\n', 1)[0])
+    "Upload and submit a batch request file; returns the batch id (an earlier one if the file went before)."
+    path = Path(path)
+    data = path.read_bytes()
+    sha, key = hashlib.sha256(data).hexdigest(), client.endpoint.key()
     for rec in batch_records(metadata_path).values():
-        if (rec.get('sha256') == sha and rec.get('endpoint') == client.endpoint.key()
-                and rec.get('status') not in ('failed', 'expired', 'cancelled')):
+        if (rec.get('sha256'), rec.get('endpoint')) == (sha, key) and rec.get('status') not in _RESUBMITTABLE:
             print(f"skipped {path.name}: already submitted as {rec['batch_id']} (status {rec.get('status')})")
             return rec['batch_id']
-    f = client._retrying(lambda oa: oa.files.create(file=(path.name, data, 'application/jsonl'), purpose='batch'), 'upload')
-    b = client._retrying(lambda oa: oa.batches.create(input_file_id=f.id, endpoint=first['url'], completion_window='24h',
-                                                      metadata={'file': path.name[:500], 'sha256': sha[:16]}), 'create batch')
-    _append_jsonl(metadata_path, {'event': 'submitted', 'batch_id': b.id, 'input_file_id': f.id, 'path': str(path),
-                                  'sha256': sha, 'endpoint': client.endpoint.key(), 'base_url': client.endpoint.resolved_url,
-                                  'model': client.endpoint.model, 'url': first['url'], 'n_requests': data.count(b'\n'),
-                                  'status': b.status, 'time': _now()})
+    up = _upload_records(metadata_path).get((sha, key))
+    b = _find_batch(client, up['input_file_id']) if up else None       # created, but never recorded
+    if b is None:
+        if up is None:
+            f = client._retrying(lambda oa: oa.files.create(file=(path.name, data, 'application/jsonl'),
+                                                            purpose='batch'), 'upload')
+            up = {'event': 'uploaded', 'sha256': sha, 'endpoint': key, 'input_file_id': f.id,
+                  'path': str(path), 'time': _now()}
+            _append_jsonl(metadata_path, up)
+        url = json.loads(data.decode().split('\n', 1)[0])['url']
+        meta = {'file': path.name[:500], 'sha256': sha[:16]}
+        create = lambda oa: oa.batches.create(input_file_id=up['input_file_id'], endpoint=url,
+                                              completion_window='24h', metadata=meta)
+        b = client._retrying(create, 'create batch')
+    ep = client.endpoint
+    _append_jsonl(metadata_path, {'event': 'submitted', 'batch_id': b.id,
+                                  'input_file_id': up['input_file_id'],
+                                  'path': str(path), 'sha256': sha, 'endpoint': key, 'url': b.endpoint,
+                                  'base_url': ep.resolved_url, 'model': ep.model, 'status': b.status,
+                                  'n_requests': data.count(b'\n'), 'time': _now()})
     return b.id
 
+# %% ../nbs/08a_api.ipynb #e8fa8128
 def _batch_state(b) -> dict:
     return {'status': b.status, 'output_file_id': b.output_file_id, 'error_file_id': b.error_file_id,
             'request_counts': b.request_counts.model_dump() if b.request_counts else None,
             'errors': b.errors.model_dump() if b.errors else None}
 
 def poll_batches(client: APIClient, metadata_path: str | Path) -> list[dict]:
-    "Refresh the status of this endpoint's unfinished batches; one dict per batch (status, counts, files, path)."
+    "Refresh the status of this endpoint's unfinished batches; one dict per batch (status, counts, files)."
     rows = []
     for bid, rec in batch_records(metadata_path).items():
         if rec.get('endpoint') != client.endpoint.key(): continue
         if rec.get('status') not in BATCH_FINAL:
             new = _batch_state(client._retrying(lambda oa: oa.batches.retrieve(bid), 'poll'))
             if any(rec.get(k) != v for k, v in new.items()):
-                _append_jsonl(metadata_path, {'event': 'status', 'batch_id': bid, **new, 'time': _now()}); rec.update(new)
+                _append_jsonl(metadata_path, {'event': 'status', 'batch_id': bid, **new, 'time': _now()})
+                rec.update(new)
         rows.append({k: rec.get(k) for k in ('batch_id', 'path', 'status', 'request_counts', 'output_file_id',
                                              'error_file_id', 'errors', 'downloaded')})
     return rows
 
+# %% ../nbs/08a_api.ipynb #d1012f13
 def download_batch(client: APIClient, batch_id: str,
                    out_path: str | Path, # where the output and error lines go (one JSONL file)
                    metadata_path: str | Path | None = None, # record the download there
@@ -642,7 +787,8 @@ def download_batch(client: APIClient, batch_id: str,
              for fid in (b.output_file_id, b.error_file_id) if fid]
     out = atomic_write(out_path, ''.join(p + ('' if not p or p.endswith('\n') else '\n') for p in parts))
     if metadata_path is not None:
-        _append_jsonl(metadata_path, {'event': 'downloaded', 'batch_id': batch_id, 'downloaded': str(out), 'time': _now()})
+        _append_jsonl(metadata_path, {'event': 'downloaded', 'batch_id': batch_id, 'downloaded': str(out),
+                                      'time': _now()})
     return out
 
 # %% ../nbs/08a_api.ipynb #86e89fb1
@@ -669,6 +815,7 @@ class LocalBatchServer:
         self.upstream = _local_only(upstream).geturl().rstrip('/')
         self.files: dict[str, dict] = {}; self.batches: dict[str, dict] = {}
         self.auth: list[str | None] = []                  # Authorization headers received (memory only)
+        self.calls: list[str] = []                        # 'METHOD path' of every request received
         self._lock, self._stop = threading.Lock(), threading.Event()
         srv = self
         class Handler(_QuietHandler):
@@ -679,6 +826,7 @@ class LocalBatchServer:
 
     def _route(self, h, method):
         self.auth.append(h.headers.get('Authorization'))
+        self.calls.append(f'{method} {urllib.parse.urlsplit(h.path).path}')
         parts = urllib.parse.urlsplit(h.path).path.strip('/').split('/')
         if parts[:1] != ['v1']: return h._error(404, f'unknown path {h.path}')
         p, body = parts[1:], h._body()
@@ -689,6 +837,11 @@ class LocalBatchServer:
                 if f is None: return h._error(404, f'no file {p[1]}')
                 return h._send(200, f['content'], 'application/octet-stream') if p[2:] == ['content'] else h._json(200, f['meta'])
             if method == 'POST' and p == ['batches']: return self._create(h, body)
+            if method == 'GET' and p == ['batches']:                  # newest first, as OpenAI lists them
+                data = list(reversed(self.batches.values()))
+                return h._json(200, {'object': 'list', 'data': data, 'has_more': False,
+                                     'first_id': data[0]['id'] if data else None,
+                                     'last_id': data[-1]['id'] if data else None})
             if method == 'GET' and len(p) == 2 and p[0] == 'batches':
                 b = self.batches.get(p[1])
                 return h._json(200, b) if b is not None else h._error(404, f'no batch {p[1]}')
@@ -778,3 +931,206 @@ def serve_local_batches(upstream_base_url: str, # the real server each request r
                        ) -> LocalBatchServer:
     "Start a local Files + Batch API stand-in in front of `upstream_base_url`; use it as a context manager."
     return LocalBatchServer(upstream_base_url)
+
+# %% ../nbs/08a_api.ipynb #d3206a07
+class BatchPending(SteernbError):
+    "Batches are still running (wait=False, or the timeout passed): call again later with the same folder."
+    def __init__(self, message: str, status: dict):
+        super().__init__(message)
+        self.status = status                     # in_flight batch ids, requests waiting, requests done
+
+@dataclass
+class BatchOptions:
+    "Where a Batch API run keeps its state, how it splits files, retries failures and waits."
+    folder: str | Path                           # the run folder: every step's state is kept here
+    max_requests: int = BATCH_MAX_REQUESTS       # requests per file (OpenAI: 50,000)
+    max_bytes: int = BATCH_MAX_BYTES             # bytes per file (OpenAI: 200 MB)
+    max_attempts: int = 3                        # batches a request may be in before it is given up
+    poll_s: float = 30.0                         # seconds between status checks while waiting
+    timeout_s: float | None = None               # stop waiting after this long (BatchPending); None: no limit
+    wait: bool = True                            # False: submit what is due, absorb what is done, then return
+    dry_run: bool = False                        # print request counts and an estimated cost; submit nothing
+    prices: dict | None = None                   # model -> (USD in, USD out) per 1M tokens (default: PRICES)
+    on_step: Callable | None = None              # on_step(event, info) after every step (progress, tests)
+
+    def __post_init__(self):
+        self.folder = Path(self.folder)
+        if int(self.max_requests) < 1:
+            raise ConfigError(f'max_requests must be >= 1, got {self.max_requests}')
+        if int(self.max_bytes) < 1024: raise ConfigError(f'max_bytes must be >= 1024, got {self.max_bytes}')
+        if int(self.max_attempts) < 1:
+            raise ConfigError(f'max_attempts must be >= 1, got {self.max_attempts}')
+        if not self.poll_s >= 0: raise ConfigError(f'poll_s must be >= 0 seconds, got {self.poll_s}')
+
+    def path(self, name: str) -> Path:
+        "A file or folder of the run: batches.jsonl, requests, outputs, failures.jsonl, results.sqlite."
+        return self.folder / name
+
+    def step(self, event: str, **info):
+        "Report a finished step to `on_step`."
+        if self.on_step is not None: self.on_step(event, info)
+
+# %% ../nbs/08a_api.ipynb #99d0377b
+def _scan_batches(client: APIClient, opts: BatchOptions) -> tuple[dict, dict]:
+    "This endpoint's batches in the run folder (with their request ids), and the batches each request was in."
+    recs, attempts = {}, defaultdict(int)
+    for bid, rec in batch_records(opts.path('batches.jsonl')).items():
+        if rec.get('endpoint') != client.endpoint.key() or not rec.get('path'): continue
+        p = Path(rec['path'])
+        if not p.is_file(): p = opts.path('requests') / p.name          # the folder was moved
+        if not p.is_file():
+            raise DataError(f'batch {bid}: its request file {rec["path"]} is missing from {opts.folder}: '
+                            'restore it to resume the run')
+        rec['request_path'] = p
+        ids = [json.loads(l)['custom_id'] for l in p.read_text().splitlines() if l.strip()]
+        rec['rids'] = [cid.rsplit('.', 1)[0] for cid in ids]             # '<request_id>.<attempt>'
+        for rid in rec['rids']: attempts[rid] += 1
+        recs[bid] = rec
+    return recs, attempts
+
+def _last_errors(opts: BatchOptions) -> dict[str, str]:
+    "The latest error of every request that failed inside a batch."
+    p, out = opts.path('failures.jsonl'), {}
+    if p.exists():
+        for line in p.read_text(encoding='utf-8').splitlines():
+            try: rec = json.loads(line)
+            except ValueError: continue                               # a torn last line from a crash
+            out[rec['request_id']] = rec['error']
+    return out
+
+# %% ../nbs/08a_api.ipynb #b190e2b3
+def _absorb(client: APIClient, rec: dict, opts: BatchOptions, cache: ResultCache) -> dict:
+    "Download a finished batch (once), keep its successes in the cache, record its failures; returns counts."
+    bid, key, out = rec['batch_id'], client.endpoint.key(), rec.get('downloaded')
+    if not out and (rec.get('output_file_id') or rec.get('error_file_id')):
+        out = download_batch(client, bid, opts.path('outputs') / f'{bid}.jsonl', opts.path('batches.jsonl'))
+        opts.step('downloaded', batch_id=bid, path=str(out))
+    results = parse_batch_output(out, rec['request_path'], client.endpoint) if out else {}
+    lines = [json.loads(l) for l in Path(rec['request_path']).read_text().splitlines() if l.strip()]
+    why = f"the batch ended {rec.get('status')} without an answer: {rec.get('errors')}"
+    counts = dict(n_ok=0, n_failed=0, prompt_tokens=0, completion_tokens=0)
+    for line in lines:
+        rid = line['custom_id'].rsplit('.', 1)[0]
+        res = _check_choices(results.get(line['custom_id']) or Result(error=why), line['body'])
+        if res.ok:
+            cache.put(replace(res, request_id=rid), key, line['url'], line['body'])
+            counts['n_ok'] += 1
+            counts['prompt_tokens'] += int(res.usage.get('prompt_tokens') or 0)
+            counts['completion_tokens'] += int(res.usage.get('completion_tokens') or 0)
+        else:
+            _append_jsonl(opts.path('failures.jsonl'),
+                          {'request_id': rid, 'batch_id': bid, 'error': res.error})
+            counts['n_failed'] += 1
+    _append_jsonl(opts.path('batches.jsonl'),
+                  {'event': 'absorbed', 'batch_id': bid, 'absorbed': True, **counts, 'time': _now()})
+    opts.step('absorbed', batch_id=bid, **counts)
+    return counts
+
+# %% ../nbs/08a_api.ipynb #602dd167
+def _submit_due(client: APIClient, due: dict, attempts: dict, opts: BatchOptions) -> list[str]:
+    "Write the due requests into files (one kind per file, split to the limits) and submit them: batch ids."
+    ids = []
+    for kind in sorted({k for k, _ in due.values()}):
+        reqs = [{'custom_id': f'{rid}.{attempts[rid] + 1}', 'body': body}
+                for rid, (k, body) in sorted(due.items()) if k == kind]
+        for path in write_batch_files(reqs, opts.path('requests'), kind=kind, max_requests=opts.max_requests,
+                                      max_bytes=opts.max_bytes):
+            opts.step('written', path=str(path))
+            ids.append(submit_batch(client, path, opts.path('batches.jsonl')))
+            opts.step('submitted', batch_id=ids[-1], path=str(path))
+    return ids
+
+def collect_batches(client: APIClient, # the endpoint with the Batch API (its Files and Batches endpoints)
+                    queued: dict, # request_id -> (kind, body): requests that must end with a result
+                    opts: BatchOptions | str | Path, # the run folder, and how to split, retry and wait
+                   ) -> dict[str, str]:
+    "Submit, poll, download and absorb until each queued request has a result or is given up (returned)."
+    opts = opts if isinstance(opts, BatchOptions) else BatchOptions(opts)
+    cache, t0 = ResultCache(opts.path('results.sqlite')), time.time()
+    live = lambda recs: {b: r for b, r in recs.items() if r.get('status') not in BATCH_FINAL}
+    try:
+        while True:
+            recs, attempts = _scan_batches(client, opts)
+            if live(recs):
+                poll_batches(client, opts.path('batches.jsonl'))
+                opts.step('polled')
+                recs, attempts = _scan_batches(client, opts)
+            for rec in recs.values():
+                if rec.get('status') in BATCH_FINAL and not rec.get('absorbed'):
+                    _absorb(client, rec, opts, cache)
+            todo = {rid: kb for rid, kb in queued.items() if cache.get(rid) is None}
+            flying = {rid for r in live(recs).values() for rid in r['rids']} & set(todo)
+            due = {rid: kb for rid, kb in todo.items()
+                   if rid not in flying and attempts[rid] < opts.max_attempts}
+            if due:
+                _submit_due(client, due, attempts, opts)
+                continue
+            if not flying:
+                last = _last_errors(opts)
+                return {rid: f'Batch API: no answer after {attempts[rid]} attempt(s); last error: '
+                             f'{last.get(rid, "none recorded")}' for rid in todo}
+            running = sorted(b for b, r in live(recs).items() if set(r['rids']) & flying)
+            if not opts.wait or (opts.timeout_s is not None and time.time() - t0 > opts.timeout_s):
+                raise BatchPending(f'{len(running)} batch(es) still running for {len(flying)} requests: call '
+                                   f'again later with the same folder ({opts.folder})',
+                                   dict(in_flight=running, waiting=len(flying), done=len(queued) - len(todo)))
+            time.sleep(opts.poll_s)
+    finally: cache.close()
+
+# %% ../nbs/08a_api.ipynb #3bf94221
+DEFERRED = 'deferred: queued for the Batch API'
+
+class DeferringClient(APIClient):
+    "An APIClient that never calls: cached results come back, misses are queued for a batch (DEFERRED)."
+    def __init__(self, endpoint: Endpoint, # the batch's endpoint: its key makes the request ids
+                 cache_path: str | Path, # where the batch results are (a run folder's results.sqlite)
+                 failed: dict | None = None, # request_id -> error: requests given up on, answered so
+                ):
+        super().__init__(endpoint, cache_path)
+        self.failed = dict(failed or {})
+        self.queued: dict[str, tuple[str, dict]] = {}      # request_id -> (kind, body), in asking order
+
+    def _run(self, kind: str, body: dict, rid: str | None = None) -> Result:
+        rid = rid or _request_id(self.endpoint.key(), URLS[kind], body)
+        self._count(requests=1)
+        hit = self.cache.get(rid)
+        if hit is not None:                                  # answered in a batch: a request made for this
+            return _result_from_dict(asdict(hit))
+        if rid in self.failed: return Result(error=self.failed[rid], request_id=rid)
+        with self._lock: self.queued.setdefault(rid, (kind, body))
+        return Result(error=DEFERRED, request_id=rid)
+
+# %% ../nbs/08a_api.ipynb #6d5a52c8
+PRICES = {   # USD per 1M input / output tokens: OpenAI's standard (synchronous) prices as published in 2025
+    'gpt-4o-mini': (0.15, 0.60), 'gpt-4o': (2.50, 10.00), 'gpt-4.1': (2.00, 8.00),
+    'gpt-4.1-mini': (0.40, 1.60), 'gpt-4.1-nano': (0.10, 0.40), 'gpt-3.5-turbo-instruct': (1.50, 2.00),
+    'davinci-002': (2.00, 2.00), 'babbage-002': (0.40, 0.40)}
+BATCH_DISCOUNT = 0.5   # the Batch API's price factor
+
+def _request_texts(kind: str, body: dict) -> list[str]:
+    "The prompt texts of one request (one per prompt; a chat's messages joined)."
+    if kind == 'chat': return ['\n'.join(str(m.get('content') or '') for m in body['messages'])]
+    return list(body['prompt']) if isinstance(body['prompt'], list) else [body['prompt']]
+
+def estimate_batch(requests, # (kind, body) pairs, or {request_id: (kind, body)} (e.g. DeferringClient.queued)
+                   model: str | Endpoint, # priced by the Endpoint's own prices when set, else by `prices`
+                   count_tokens: Callable | None = None, # text -> tokens (a tokenizer); None: ~4 chars/token
+                   prices: dict | None = None, # model -> (USD in, USD out) per 1M tokens (default: PRICES)
+                   discount: float = BATCH_DISCOUNT, # price factor of the Batch API
+                  ) -> dict:
+    "Requests, prompts, estimated tokens and estimated cost (USD; None without a price) of a set of requests."
+    reqs = list(requests.values()) if isinstance(requests, dict) else list(requests)
+    count = count_tokens or (lambda t: max(1, round(len(t) / 4)))
+    n_in = n_out = n_prompts = 0
+    for kind, body in reqs:
+        texts = _request_texts(kind, body)
+        n_prompts += len(texts)
+        n_in += sum(count(t) for t in texts) + (4 * len(body['messages']) if kind == 'chat' else 0)
+        n_out += len(texts) * int(body.get('max_tokens') or body.get('max_completion_tokens') or 16)
+    name = model.model if isinstance(model, Endpoint) else model
+    own = (model.price_in, model.price_out) if isinstance(model, Endpoint) else (None, None)
+    price = own if None not in own else (prices or PRICES).get(name)
+    cost = None if price is None else (n_in * price[0] + n_out * price[1]) / 1e6 * discount
+    return dict(requests=len(reqs), prompts=n_prompts, input_tokens=n_in, output_tokens=n_out, model=name,
+                price=price, discount=discount, cost=cost,
+                tokens_from='the tokenizer' if count_tokens else '~4 characters per token')

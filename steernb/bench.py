@@ -8,14 +8,14 @@ import argparse, json, statistics, sys, time
 
 import torch
 
-from .core import data_dir, device_name, env_record
+from .core import ConfigError, data_dir, device_name, env_record
 from .models import (chat_format, encode, first_tensor, hf_model, hidden_size, layers, load_model, model_spec,
                             n_layers)
 from .steer import Steer, generate, steered_logits
 
 # %% auto #0
 __all__ = ['TARGETS', 'subcommands', 'time_pairs', 'collect_all_layers', 'extractor', 'bench_interventions', 'format_table',
-           'bench_sweep', 'bench_judge', 'main']
+           'bench_sweep', 'bench_judge', 'vllm_available', 'bench_generate', 'main']
 
 # %% ../nbs/20_bench.ipynb #ea4aae29
 def time_pairs(fns: dict,            # name -> function of no arguments
@@ -226,65 +226,99 @@ def bench_sweep(model=None, repeats: int = 3, n_prompts: int = 32, n_layers_swep
 
 # %% ../nbs/20_bench.ipynb #41378435
 def _judge_items(n: int) -> list[dict]:
-    "n fixed (question, answer) items: the joy trait's questions answered by joyful and sad sentences in turn."
+    "n fixed (question, answer) items: the joy trait's questions answered by joyful and sad sentences in turn"
     from steernb.data import load_concept
     from steernb.judge import load_trait
     qs, joy = load_trait('joy').questions, load_concept('joy')
     ans = [s for pair in zip(joy.positive, joy.negative) for s in pair]
     return [dict(item_id=i, question=qs[i % len(qs)], answer=ans[i % len(ans)]) for i in range(n)]
 
-def bench_judge(model=None, repeats: int = 1, n_items: int = 12, n_threads: int = 2, tol: float = 0.5,
-                gguf_path=None, verbose: bool = True) -> dict:
-    "Judge throughput and call counts through a local OpenAI-compatible server (and the local judge, for comparison)."
-    import tempfile
-    import numpy as np
+# %% ../nbs/20_bench.ipynb #18252c88
+def bench_judge(model=None,            # the judge model (default: the embedded SmolLM2, as the server serves)
+                repeats: int = 1,      # cold runs, each on a fresh cache (median time reported)
+                n_items: int = 12,     # items; each gets a trait, a grammar and a relevance reading
+                n_threads: int = 2,    # llama.cpp threads
+                tol: float = 0.0,      # the API judge's tolerance in points (0: the full distribution)
+                gguf_path=None,        # serve this GGUF file instead of the embedded one
+                verbose: bool = True) -> dict:
+    "Judge throughput and requests per score through a local OpenAI-compatible server (and the local judge)."
+    import tempfile, numpy as np
     from pathlib import Path
     from steernb.api import APIClient, Endpoint
     from steernb.judge import APIJudge, LocalJudge, score_responses
     from steernb.testing import local_openai_server
     model = model if model is not None else load_model()
-    if gguf_path is None and model_spec(model).source != 'embedded': model = load_model()   # judge = the served model
-    tok = model.tokenizer
+    if gguf_path is None and model_spec(model).source != 'embedded':
+        model = load_model()                                     # the judge is the served model
     items, metrics = _judge_items(n_items), ('trait', 'coherence')
-    readings = lambda df: int(df.metric.isin(['trait', 'grammar', 'relevance']).sum())
-    first, rerun = [], []
+    readings = lambda df: df[df.metric.isin(['trait', 'grammar', 'relevance'])]
+    runs = []
     with tempfile.TemporaryDirectory() as d, local_openai_server(gguf_path, n_threads=n_threads) as url:
         for r in range(max(1, repeats)):
-            client = APIClient(Endpoint('smollm2', base_url=url, max_concurrency=1), cache_path=Path(d) / f'cache{r}.sqlite')
-            judge = APIJudge(client, tokenizer=tok, tol=tol)
-            t = time.perf_counter(); cold = score_responses(judge, items, metrics, trait='joy')
-            first.append((time.perf_counter() - t, cold, dict(client.stats)))
-            client.reset_stats(); again = score_responses(judge, items, metrics, trait='joy')
-            rerun.append((again, dict(client.stats)))
+            ep = Endpoint('smollm2', base_url=url, max_concurrency=1)
+            client = APIClient(ep, Path(d) / f'cache{r}.sqlite')
+            judge = APIJudge(client, tokenizer=model.tokenizer, tol=tol)
+            t = time.perf_counter()
+            cold = score_responses(judge, items, metrics, trait='joy')
+            secs, stats = time.perf_counter() - t, dict(client.stats)
+            client.reset_stats()
+            again = score_responses(judge, items, metrics, trait='joy')
+            runs.append((secs, cold, stats, again, dict(client.stats)))
             client.close()
-    secs = statistics.median(f[0] for f in first)
-    cold, stats = first[0][1], first[0][2]
-    again, astats = rerun[0]
-    read = cold[cold.metric.isin(['trait', 'grammar', 'relevance'])]
-    n_read = readings(cold)
-    t = time.perf_counter(); loc = score_responses(LocalJudge(model), items, metrics, trait='joy'); lsecs = time.perf_counter() - t
+    secs = statistics.median(r[0] for r in runs)
+    _, cold, stats, again, astats = runs[0]
+    read, n = readings(cold), len(readings(cold))
+    t = time.perf_counter()
+    loc = score_responses(LocalJudge(model), items, metrics, trait='joy')
+    lsecs = time.perf_counter() - t
     values = lambda df: df.sort_values(['item_id', 'metric'])['value'].to_numpy(dtype=float)
     assert np.allclose(values(cold), values(again), equal_nan=True), 'the cached re-run gave different scores'
-    res = {'judge_items': n_items, 'judge_readings': n_read,
-           'scores_per_minute': round(60 * n_read / secs, 2),
-           'calls_per_score': round(int(read['calls'].sum()) / n_read, 3),
-           'calls_needed_per_score': round(int(read['calls_needed'].sum()) / n_read, 3),
+    res = {'judge_items': n_items, 'judge_readings': n, 'judge_tol': tol,
+           'scores_per_minute': round(60 * n / secs, 2),
+           'calls_per_score': round(int(read['calls'].sum()) / n, 3),
+           'max_calls_per_score': int(read['calls'].max()),
+           'calls_needed_per_score': round(int(read['calls_needed'].sum()) / n, 3),
+           'prompt_tokens_per_score': round(stats['prompt_tokens'] / n, 1),
            'cache_hit_rate': round(astats['cache_hits'] / max(1, astats['requests']), 3),
            'rerun_calls': int(astats['calls']),
-           'local_scores_per_minute': round(60 * readings(loc) / lsecs, 2),
+           'local_scores_per_minute': round(60 * len(readings(loc)) / lsecs, 2),
            'judge_seconds': {'api_cold': round(secs, 3), 'local': round(lsecs, 3)},
            'judge_tokens': {'prompt': stats['prompt_tokens'], 'completion': stats['completion_tokens']}}
     if verbose:
-        print(f"judge: {n_items} items x (trait, grammar, relevance) = {n_read} readings through llama.cpp on 127.0.0.1")
-        for k in ('scores_per_minute', 'calls_per_score', 'calls_needed_per_score', 'cache_hit_rate', 'rerun_calls',
-                  'local_scores_per_minute'):
-            print(f"{k:<24} {res[k]:>9}")
-        print('per metric, API judge (calls made / needed per reading):',
-              {m: f"{g['calls'].mean():.2f} / {g['calls_needed'].mean():.2f}" for m, g in read.groupby('metric')})
+        print(f'judge: {n_items} items x (trait, grammar, relevance) = {n} readings through llama.cpp')
+        for k in ('scores_per_minute', 'calls_per_score', 'max_calls_per_score', 'calls_needed_per_score',
+                  'prompt_tokens_per_score', 'cache_hit_rate', 'rerun_calls', 'local_scores_per_minute'):
+            print(f'{k:<24} {res[k]:>9}')
+        print('per metric, API judge (requests made / needed per reading):',
+              {m: f"{g['calls'].mean():.2f} / {g['calls_needed'].mean():.2f}"
+               for m, g in read.groupby('metric')})
     return res
 
+# %% ../nbs/20_bench.ipynb #a1ce63f5
+def vllm_available() -> bool:
+    "True when vLLM can be imported here (the `generate` benchmark needs it)."
+    import importlib.util
+    return importlib.util.find_spec('vllm') is not None
+
+def bench_generate(model=None,            # unused: the benchmark loads the embedded model per dtype itself
+                   repeats: int = 5,      # timed vLLM runs of each kind (medians reported)
+                   n_prompts: int = 32,   # prompts per batch
+                   max_new_tokens: int = 32, # tokens per reply
+                   dtypes=('float32', 'bfloat16'),
+                   verbose: bool = True,  # print a line per dtype
+                  ) -> dict:
+    "Steered generation, vLLM vs transformers and vLLM steered vs unsteered: `vllm_backend.bench_generate`."
+    if not vllm_available():
+        raise ConfigError('the generate benchmark needs vLLM, which is not installed in this environment: '
+                          'run it in the vLLM venv (.venv-vllm/bin/python -m steernb.bench generate)')
+    from steernb.vllm_backend import bench_generate as run
+    res = run(n_prompts, max_new_tokens, tuple(dtypes), repeats=repeats,
+              log=print if verbose else (lambda *a: None))
+    return {'generate_vllm': res, **{k: res[k] for k in res if k.startswith('vllm_')}}
+
 # %% ../nbs/20_bench.ipynb #9754161c
-subcommands = {'interventions': bench_interventions, 'sweep': bench_sweep, 'judge': bench_judge}
+subcommands = {'interventions': bench_interventions, 'sweep': bench_sweep, 'judge': bench_judge,
+               'generate': bench_generate}
 
 def main(argv: list[str] | None = None):
     "`python -m steernb.bench NAME [--repeats N] [--model SPEC]`: run benchmarks, print tables, then one JSON line."
@@ -295,9 +329,15 @@ def main(argv: list[str] | None = None):
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
+    if a.name == 'generate' and not vllm_available():
+        ap.error('the generate benchmark needs vLLM: run it in the vLLM venv '
+                 '(.venv-vllm/bin/python -m steernb.bench generate)')
     model = load_model(a.model)
     result = {}
     for name in (list(subcommands) if a.name == 'all' else [a.name]):
+        if name == 'generate' and not vllm_available():
+            print('== generate: skipped (no vLLM here; run it in the vLLM venv)', flush=True)
+            continue
         print(f'== {name}', flush=True)
         result.update(subcommands[name](model, repeats=a.repeats))
     result['env'] = {k: env_record()[k] for k in ('torch', 'transformers', 'nnsight', 'git_commit')}

@@ -15,8 +15,8 @@ import torch
 
 # %% auto #0
 __all__ = ['SteernbError', 'ConfigError', 'DataError', 'ModelLoadError', 'VectorMismatchError', 'project_root', 'data_dir',
-           'resource_dir', 'shared_data_dir', 'canonical_json', 'stable_hash', 'slugify', 'file_mode', 'atomic_write',
-           'atomic_write_json', 'seed_everything', 'git_commit', 'device_name', 'env_record']
+           'resource_dir', 'canonical_json', 'stable_hash', 'slugify', 'file_mode', 'atomic_write', 'atomic_write_json',
+           'seed_everything', 'git_commit', 'device_name', 'env_record']
 
 # %% ../nbs/00_core.ipynb #6142d7a2
 class SteernbError(Exception):
@@ -82,19 +82,6 @@ def resource_dir(kind: str, # 'reports' (report templates) or 'manifests' (run m
     raise FileNotFoundError(
         f'steernb\'s {kind} folder was not found: reinstall the package (pip install steernb)'
     )
-
-# %% ../nbs/00_core.ipynb #087bc78e
-def shared_data_dir(required: bool = False, # raise instead of returning None when absent
-                   ) -> Path | None:
-    "Deprecated: the evaluation data folder named by `$STEERNB_DATA` (use `steernb.data.load_benchmark`)."
-    env = os.environ.get('STEERNB_DATA') or os.environ.get('STEERNB_SHARED_DATA')
-    if env and Path(env).is_dir(): return Path(env)
-    if required:
-        raise FileNotFoundError(
-            'evaluation data not found: set STEERNB_DATA to the folder that holds mmlu/, caa/ '
-            'and text_corpus/'
-        )
-    return None
 
 # %% ../nbs/00_core.ipynb #b39f021b
 def _jsonable(o):

@@ -19,6 +19,7 @@ from .extract import extract_vectors
 from .generate import config_from_steers, generate_rows
 from .models import (cache_dir, chat_format, encode, first_tensor, hf_model, hidden_size, load_model,
                             model_spec, n_layers, resolve_layers, site_module)
+from .runs import ARG_TYPES, apply_arg_checks, layer_fits
 from .steer import Steer
 from .vectors import (SteeringVector, check_vector, load_any_vector, load_gguf_control_vector, load_vectors,
                              save_vectors)
@@ -341,6 +342,9 @@ class ChatSession:
     def save(self, path=None) -> Path:
         "Write the transcript as JSON (default: `chat-<time>.json` in the working folder)."
         path = Path(path or f"chat-{time.strftime('%Y%m%d-%H%M%S')}.json").expanduser()
+        if not path.parent.is_dir():
+            raise ConfigError(f'folder {path.parent} does not exist: create it first, or /save into an '
+                              f'existing folder')
         return atomic_write_json(path, self.transcript())
 
     # --- commands
@@ -427,15 +431,25 @@ def chat_repl(model,                    # a model from load_model (or a load_mod
 
 # %% ../nbs/15_explore.ipynb #74774a35
 def _chat_args(p):
-    p.add_argument('--model', default=None, help='load_model spec (default: the embedded SmolLM2-135M-Instruct)')
-    p.add_argument('--vector', default=None, help='vector file (.safetensors, .gguf, .pt); default: extract --concept')
-    p.add_argument('--concept', default='joy', help='without --vector: a shipped concept or a prompt file (default joy)')
-    p.add_argument('--layer', default=None, help="block to steer (int or depth like '60%%'; default: the vector's layer, or 40%%)")
-    p.add_argument('--alpha', type=float, default=2.0, help='steering strength (default 2)')
-    p.add_argument('--max-new-tokens', type=int, default=128)
+    "The arguments of `steernb chat`, each checked when parsed (steernb.runs.ARG_TYPES)."
+    T = ARG_TYPES
+    p.add_argument('--model', type=T['model'], default=None,
+                   help='a .gguf file, a checkpoint folder or a hub id (default: the embedded model)')
+    p.add_argument('--vector', type=T['vector_file'], default=None,
+                   help='vector file (.safetensors, .gguf, .pt); default: extract --concept')
+    p.add_argument('--concept', type=T['concept'], default='joy',
+                   help='without --vector: a shipped concept or a prompt file (default joy)')
+    p.add_argument('--layer', type=T['layer'], default=None,
+                   help="block to steer: an index, a depth like '60%%', or 'last' / 'last-2' "
+                        "(default: the vector's layer, or 40%%)")
+    p.add_argument('--alpha', type=T['alpha'], default=2.0, help='steering strength (default 2)')
+    p.add_argument('--max-new-tokens', type=T['count'], default=128)
     p.add_argument('--system', default=None, help='system message')
     p.add_argument('--no-stream', action='store_true', help='print each reply when it is complete')
+    p.set_defaults(_check=lambda a: layer_fits(a.layer, a.model))      # the layer against the model's depth
 
+
+# %% ../nbs/15_explore.ipynb #179c6df8
 def _quiet_loading():
     "No weight-loading progress bars in the terminal tools."
     from transformers.utils import logging as hf_logging
@@ -762,23 +776,41 @@ def serve_compare(model,               # a model from load_model
     return CompareServer(model, host, port, quiet, **page_defaults)
 
 # %% ../nbs/15_explore.ipynb #e725f3e6
-def _web_args(p):
-    p.add_argument('--model', default=None, help='load_model spec (default: the embedded SmolLM2-135M-Instruct)')
-    p.add_argument('--vector', default='joy', help='vector in the form: a concept or a vector file (default joy)')
-    p.add_argument('--layers', default='40%', help="layers in the form (default 40%% depth)")
-    p.add_argument('--alphas', default='-4, 0, 4', help="alphas in the form (default '-4, 0, 4')")
-    p.add_argument('--max-new-tokens', type=int, default=48)
-    p.add_argument('--port', type=int, default=8000, help='port on 127.0.0.1 (0: any free port)')
-    p.add_argument('--verbose', action='store_true', help='log every request')
+def _alphas_arg(s: str) -> str:
+    "--alphas: a list of finite numbers ('-4, 0, 4'), checked when parsed."
+    try: parse_alphas(s)
+    except ConfigError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return s
 
+def _web_args(p):
+    "The arguments of `steernb web`, each checked when parsed."
+    T = ARG_TYPES
+    p.add_argument('--model', type=T['model'], default=None,
+                   help='a .gguf file, a checkpoint folder or a hub id (default: the embedded model)')
+    p.add_argument('--vector', type=T['vector'], default='joy',
+                   help='vector in the form: a concept or a vector file')
+    p.add_argument('--layers', type=T['layers'], default='40%',
+                   help="layers in the form: indices, depths like '40%%', 'last' (default 40%% depth)")
+    p.add_argument('--alphas', type=_alphas_arg, default='-4, 0, 4',
+                   help="alphas in the form (default '-4, 0, 4')")
+    p.add_argument('--max-new-tokens', type=T['count'], default=48)
+    p.add_argument('--port', type=T['port'], default=8000,
+                   help='port on 127.0.0.1, 1-65535 (0: any free port)')
+    p.add_argument('--verbose', action='store_true', help='log every request')
+    p.set_defaults(_check=lambda a: layer_fits(a.layers, a.model))
+
+
+# %% ../nbs/15_explore.ipynb #97062be6
 def _web_run(a):
     _quiet_loading()
     print(f"loading {a.model or 'the embedded SmolLM2-135M-Instruct'} ...", flush=True)
     lm = load_model(a.model)
     vector_source(lm, a.vector)                       # fail now on a bad vector, and warm the concept cache
-    try: srv = serve_compare(lm, a.port, quiet=not a.verbose, vector=a.vector, layers=a.layers, alphas=a.alphas,
-                             max_new_tokens=a.max_new_tokens)
-    except OSError as e: raise ConfigError(f'cannot serve on 127.0.0.1:{a.port} ({e.strerror}): pass --port N (0: any free port)') from None
+    try: srv = serve_compare(lm, a.port, quiet=not a.verbose, vector=a.vector, layers=a.layers,
+                             alphas=a.alphas, max_new_tokens=a.max_new_tokens)
+    except OSError as e:
+        raise ConfigError(f'cannot serve on 127.0.0.1:{a.port} ({e.strerror}): pass --port N '
+                          f'(0: any free port)') from None
     print(f'comparison page at {srv.url}  (Ctrl-C stops it)', flush=True)
     try:
         while srv.thread.is_alive(): time.sleep(0.5)
@@ -790,16 +822,23 @@ def _web_run(a):
 WEB_SUBCOMMAND = (_web_args, _web_run)
 EXPLORE_SUBCOMMANDS = {'chat': CHAT_SUBCOMMAND, 'web': WEB_SUBCOMMAND}
 
+
+# %% ../nbs/15_explore.ipynb #3d75ff59
 def main(argv: list[str] | None = None) -> int:
     "`python -m steernb.explore chat|web ...`: the same subcommands as `steernb chat` and `steernb web`."
-    ap = argparse.ArgumentParser(prog='python -m steernb.explore', description='Talk to a steered model; compare steering side by side.')
+    ap = argparse.ArgumentParser(prog='python -m steernb.explore',
+                                 description='Talk to a steered model; compare steering side by side.')
     sub = ap.add_subparsers(dest='cmd', required=True)
-    helps = {'chat': 'chat with a steered model in the terminal', 'web': 'serve the side-by-side comparison page'}
-    for name, (add, _) in EXPLORE_SUBCOMMANDS.items(): add(sub.add_parser(name, help=helps[name]))
+    helps = {'chat': 'chat with a steered model in the terminal',
+             'web': 'serve the side-by-side comparison page'}
+    parsers = {name: sub.add_parser(name, help=helps[name]) for name in EXPLORE_SUBCOMMANDS}
+    for name, (add, _) in EXPLORE_SUBCOMMANDS.items(): add(parsers[name])
     a = ap.parse_args(argv)
+    apply_arg_checks(parsers, a)
     try: return EXPLORE_SUBCOMMANDS[a.cmd][1](a)
     except SteernbError as e:
-        print(f'steernb {a.cmd}: error: {e}', file=sys.stderr); return 2
+        print(f'steernb {a.cmd}: error: {e}', file=sys.stderr)
+        return 2
 
 def _in_ipython() -> bool:
     "Whether this code runs inside IPython/Jupyter (where `__name__` is also '__main__')."
@@ -808,3 +847,4 @@ def _in_ipython() -> bool:
     return get_ipython() is not None
 
 if __name__ == '__main__' and not _in_ipython(): sys.exit(main())
+

@@ -4,17 +4,19 @@
 
 # %% ../nbs/08b_judge.ipynb #dc2074c5
 from __future__ import annotations
-import json, math, re, string
-from collections import defaultdict
+import copy, json, math, re, string
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 import yaml
 
-from .core import ConfigError, DataError, data_dir
+from .api import DEFERRED, BatchOptions, DeferringClient, collect_batches, estimate_batch
+from .core import ConfigError, DataError, SteernbError, data_dir
 from .models import chat_format, encode, hf_model, model_spec
 
 # %% auto #0
@@ -333,7 +335,8 @@ class LocalJudge:
             batch = encode(self.tok, [texts[i] for i in idx], device=dev)
             inputs = _tree_batch(batch, nodes, index, dtype)
             logits = self.net(**inputs, logits_to_keep=len(nodes) + 1, use_cache=False).logits   # (b, 1 + T, vocab)
-            red = reduce(logits.float().log_softmax(-1)).cpu()                                 # (b, ...) small
+            exact = logits.to(torch.promote_types(logits.dtype, torch.float32))   # float64 models stay float64
+            red = reduce(exact.log_softmax(-1)).cpu()                             # (b, ...) small
             for k, i in enumerate(idx): out[i] = red[k]
         return torch.stack(out)
 
@@ -458,207 +461,274 @@ def _width(resolved, chunks) -> float:
     return b - a if not (math.isnan(a) or math.isnan(b)) else float('inf')
 
 # %% ../nbs/08b_judge.ipynb #a50cfd71
-def _walk_decision(known: dict, lo: int, hi: int, digit_tokens, tol: float, min_mass: float):
-    "(finished, prefixes to open next, target width) for one prompt's digit walk."
+def _round_prefixes(known: dict, # prefix -> {token text: logprob}: the top-k after chat prompt + prefix
+                    lo: int, hi: int, # the valid answers: integers lo..hi
+                    digit_tokens, # how many vocabulary tokens start with a digit (None: unknown)
+                    tol: float, # points: the score may stay this far from exact
+                    min_mass: float, # least probability on valid numbers, else NaN
+                    depth: int, # rounds done: only prefixes at least this many digits long are asked now
+                   ) -> list[str]:
+    "The prefixes the next round asks for: the unresolved branches that could move the score more than `tol`."
     resolved, chunks = _digit_tree(known, lo, hi, digit_tokens)
-    m_lo = sum(resolved.values()); m_hi = m_lo + sum(c[0] for c in chunks)
-    fixed = [c for c in chunks if c[3] is None]
-    openable = [c for c in chunks if c[3] is not None]
-    w_fixed = _width(resolved, fixed) if fixed else 0.0
-    target = tol if w_fixed <= tol else w_fixed + tol        # top-k truncation alone may already exceed tol
-    if m_hi < min_mass: return True, [], target              # NaN whatever the unopened branches hold
-    if m_lo >= min_mass and _width(resolved, chunks) <= target: return True, [], target
-    if not openable: return True, [], target
-    if m_lo < min_mass:                                     # undecided: open the heaviest branches that could settle it
-        pick, acc = [], 0.0
-        for c in sorted(openable, key=lambda c: -c[0]):
-            pick.append(c[3]); acc += c[0]
-            if m_lo + acc >= min_mass: break
-        return False, pick, target
-    s = sum(n * p for n, p in resolved.items()) / m_lo
-    ranked = sorted(openable, key=lambda c: -c[0] * max(abs(c[1] - s), abs(c[2] - s)))
-    for i in range(1, len(ranked) + 1):                      # fewest branches whose removal would pin the score
-        if _width(resolved, fixed + ranked[i:]) <= target: return False, [c[3] for c in ranked[:i]], target
-    return False, [c[3] for c in ranked], target
-
-def _answer_holds(known, lo, hi, digit_tokens, min_mass, final_nan: bool, target: float) -> bool:
-    resolved, chunks = _digit_tree(known, lo, hi, digit_tokens)
-    m_lo = sum(resolved.values()); m_hi = m_lo + sum(c[0] for c in chunks)
-    if final_nan: return m_hi < min_mass
-    return m_lo >= min_mass and _width(resolved, chunks) <= target
-
-def _merge(calls: list[dict]) -> dict:
-    known = {}
-    for c in calls:
-        for p, top in c.items(): known.setdefault(p, top)
-    return known
-
-def _calls_needed(calls: list[dict], # per call made: {prefix: top-k} for every tree node it revealed
-                  lo, hi, digit_tokens, min_mass, final_nan: bool, target: float) -> int:
-    "The fewest of the calls made that still give the same answer (greedy: drop calls, latest first, while it holds)."
-    holds = lambda cs: _answer_holds(_merge(cs), lo, hi, digit_tokens, min_mass, final_nan, target)
-    if not holds(calls): return len(calls)
-    keep = list(calls)
-    for c in reversed(calls):
-        trial = [x for x in keep if x is not c]
-        if holds(trial): keep = trial
-    return len(keep)
+    if sum(resolved.values()) + sum(c[0] for c in chunks) < min_mass: return []   # NaN whatever comes
+    fixed = [c for c in chunks if c[3] is None or len(c[3]) < depth]   # top-k truncation; passed over
+    cands = [c for c in chunks if c[3] is not None and len(c[3]) >= depth]
+    def with_opened(opened):                                   # opened branches, guessed at their middle
+        guess = defaultdict(float, resolved)
+        for m, a, b, _ in opened: guess[(a + b) / 2] += m
+        return guess
+    g = with_opened(cands)
+    w_fixed = _width(g, fixed) if fixed else 0.0                       # what opening everything would leave
+    target = tol if w_fixed <= tol else w_fixed + tol                  # truncation alone may exceed tol
+    s = sum(n * p for n, p in g.items()) / sum(g.values()) if sum(g.values()) > 0 else (lo + hi) / 2
+    cands.sort(key=lambda c: -c[0] * max(abs(c[1] - s), abs(c[2] - s)))   # most influential first
+    n = next((i for i in range(len(cands)) if _width(with_opened(cands[:i]), fixed + cands[i:]) <= target),
+             len(cands))                                       # at worst: every branch
+    opened = {c[3] for c in cands[:n]}
+    width = len(str(hi))                                       # the longest numbers' last digit rides
+    extra = {str(v) for p in opened if len(p) == width - 1     # along with its parent: '100' with '10'
+             for v in _values_under(p, lo, hi) if len(str(v)) == width}
+    return sorted((opened | extra) - set(known), key=lambda p: (len(p), p))
 
 # %% ../nbs/08b_judge.ipynb #9c8eb5c1
-def _first_number(text: str, lo: int, hi: int) -> int | None:
-    for s in re.findall(r'[0-9]+', text or ''):
-        if _is_number(s, lo, hi): return int(s)
-    return None
-
 class APIJudge:
-    "A judge behind an OpenAI-compatible endpoint: expected values from top logprobs, with the fewest calls."
-    def __init__(self, client,                 # steernb.api.APIClient
-                 tokenizer=None,               # the judge model's tokenizer: raw completions with its chat template
-                 mode: str = 'auto',           # 'single' (numbers are one token), 'digits' (walk the digit tree), 'auto'
-                 top_logprobs: int = 20,       # k: alternatives per call (OpenAI allows up to 20)
-                 tol: float = 0.5,             # points: stop when the exact expected value is pinned this closely
-                 min_mass: float = MIN_MASS,   # least probability on valid answers, else NaN
-                 max_calls: int = 40,          # per reading, a safety cap for the digit walk
-                 model_id: str | None = None,
+    "A judge behind an OpenAI-compatible endpoint: expected values from top logprobs, <= 3 requests a score."
+    def __init__(self, client,                # steernb.api.APIClient
+                 tokenizer=None,              # the judge model's tokenizer: raw completions
+                 mode: str = 'auto',          # 'single' (numbers are 1 token), 'digits' (rounds), 'auto'
+                 top_logprobs: int = 20,      # k: alternatives per prompt (OpenAI allows up to 20)
+                 tol: float = 0.0,            # points: a digit round skips branches that move the score less
+                 min_mass: float = MIN_MASS,  # least probability on valid answers, else NaN
+                 max_calls: int = 40,         # per reading, a cap on the digit rounds (a 0-100 score needs 3)
+                 model_id: str | None = None, # the judge's name in rows (default: the endpoint's model)
+                 params: dict | None = None,  # more request parameters: llama.cpp's {'cache_prompt': False}
                 ):
         self.client, self.tok, self.k, self.tol = client, tokenizer, int(top_logprobs), float(tol)
-        self.min_mass, self.max_calls = min_mass, int(max_calls)
+        self.min_mass, self.max_calls, self.params = min_mass, int(max_calls), dict(params or {})
         self.model_id = model_id or client.endpoint.model
         self.vocab = _Vocab(tokenizer) if tokenizer is not None else None
         split = self.vocab is not None and any(len(self.vocab.seq(str(n))) > 1 for n in range(101))
         if mode == 'auto': mode = 'digits' if split else 'single'
-        if mode not in ('single', 'digits'): raise ConfigError(f"mode must be 'single', 'digits' or 'auto', got {mode!r}")
+        if mode not in ('single', 'digits'):
+            raise ConfigError(f"mode must be 'single', 'digits' or 'auto', got {mode!r}")
         if mode == 'digits' and self.vocab is None:
-            raise ConfigError("mode='digits' walks the digit tree with raw completions: pass the judge model's tokenizer= "
-                              "(its chat template formats the prompt)")
+            raise ConfigError("mode='digits' asks for digits after the prompt with raw completions: pass the "
+                              "judge model's tokenizer= (its chat template formats the prompt)")
         self.mode = mode
         self.digit_tokens = int(self.vocab.digit.sum()) if self.vocab is not None else None
 
     def __repr__(self): return f'APIJudge({self.model_id!r}, mode={self.mode!r})'
 
-    def _ask(self, requests: list[tuple], max_tokens: int = 1, logprobs: bool = True) -> list:
-        "One API result per (chat, answer prefix[, max_tokens])."
-        kw = dict(temperature=0)
-        n_tok = [r[2] if len(r) > 2 else max_tokens for r in requests]
-        if self.vocab is not None:
-            if logprobs: kw['logprobs'] = self.k
-            texts = [chat_format(self.tok, r[0]) + r[1] for r in requests]
-            return self.client.complete_many([(t, {'max_tokens': n}) for t, n in zip(texts, n_tok)], progress=False, **kw)
-        if any(r[1] for r in requests): raise ConfigError('an answer prefix needs raw completions: pass tokenizer=')
-        if logprobs: kw['top_logprobs'] = self.k
-        return self.client.chat_many([(r[0], {'max_tokens': n}) for r, n in zip(requests, n_tok)], progress=False, **kw)
-
-    def _text_fallback(self, prompts: list, idx: list[int], parse) -> dict:
-        "Readings for prompts whose endpoint returned no logprobs: a short text answer, parsed."
-        out = {}
-        for i, r in zip(idx, self._ask([(prompts[i], '') for i in idx], max_tokens=8, logprobs=False)):
-            if r.error: j = Judgement(float('nan'), f'API error: {r.error}')
-            else:
-                v = parse(r.text)
-                j = (Judgement(float('nan'), f'no valid answer in the judge text {str(r.text)[:60]!r} (no logprobs)') if v is None
-                     else Judgement(float(v), 'parsed from text: the endpoint returned no logprobs'))
-            j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
-            out[i] = j
-        return out
+    def with_client(self, client) -> APIJudge:
+        "The same judge sending its requests through another client (a DeferringClient, for batches)."
+        j = copy.copy(self)
+        j.client = client
+        return j
 
     def numbers(self, prompts: list, lo: int = 0, hi: int = 100) -> list[Judgement]:
         "The expected number each prompt's answer would be, from top logprobs."
-        prompts = list(prompts)
-        if self.mode == 'single': return self._numbers_single(prompts, lo, hi)
-        N = len(prompts)
-        known, made = [dict() for _ in range(N)], [[] for _ in range(N)]    # tree nodes seen; per call, the nodes it revealed
-        rids, calls, err, nolp = [[] for _ in range(N)], [0] * N, [None] * N, []
-        target = [self.tol] * N
-        pending = {i: [''] for i in range(N)}
-        while pending:
-            reqs = [(i, pre) for i, pres in pending.items() for pre in pres]
-            asks = [(prompts[i], pre, max(1, len(str(hi)) - len(pre))) for i, pre in reqs]   # room for the longest number
-            for (i, pre), r in zip(reqs, self._ask(asks)):
-                rids[i].append(r.request_id); calls[i] += int(not r.cached)
-                if r.error: err[i] = r.error
-                elif not r.logprobs:
-                    if pre == '': nolp.append(i)
-                    else: err[i] = 'the endpoint stopped returning logprobs'
-                else:                    # the greedy continuation's top-k come free: more nodes per call
-                    p, seen = pre, {}
-                    for k, top in enumerate(r.logprobs):
-                        seen[p] = top; known[i].setdefault(p, top)
-                        t = (r.tokens or [None] * len(r.logprobs))[k]
-                        if t is None or not re.fullmatch(r'[0-9]+', t): break
-                        p += t
-                    made[i].append(seen)
-            pending = {}
-            for i in range(N):
-                if err[i] or i in nolp or not known[i]: continue
-                fin, opn, target[i] = _walk_decision(known[i], lo, hi, self.digit_tokens, self.tol, self.min_mass)
-                opn = [p for p in opn if p not in known[i]][:max(0, self.max_calls - len(made[i]))]
-                if not fin and opn: pending[i] = opn
-        out = self._text_fallback(prompts, nolp, lambda t: _first_number(t, lo, hi)) if nolp else {}
-        res = []
-        for i in range(N):
-            if i in out:
-                j = out[i]; j.calls += calls[i]; j.request_ids = rids[i] + j.request_ids
-            elif err[i]: j = Judgement(float('nan'), f'API error: {err[i]}', calls=calls[i], request_ids=rids[i])
-            else:
-                resolved, chunks = _digit_tree(known[i], lo, hi, self.digit_tokens)
-                j = expected_score({n: resolved.get(n, 0.0) for n in range(lo, hi + 1)}, self.min_mass)
-                j.bound = _width(resolved, chunks) if chunks else 0.0
-                j.calls, j.request_ids = calls[i], rids[i]
-                j.calls_needed = _calls_needed(made[i], lo, hi, self.digit_tokens, self.min_mass, math.isnan(j.value), target[i])
-            res.append(j)
-        return res
-
-    def _numbers_single(self, prompts, lo, hi) -> list[Judgement]:
-        results = self._ask([(p, '') for p in prompts])
-        nolp = [i for i, r in enumerate(results) if not r.error and not r.logprobs]
-        out = self._text_fallback(prompts, nolp, lambda t: _first_number(t, lo, hi)) if nolp else {}
-        res = []
-        for i, r in enumerate(results):
-            if i in out:
-                j = out[i]; j.calls += int(not r.cached); j.request_ids = [r.request_id] + j.request_ids
-            elif r.error: j = Judgement(float('nan'), f'API error: {r.error}')
-            else:
-                top = r.logprobs[0]
-                probs = defaultdict(float)
-                for t, v in top.items():
-                    if _is_number(t.strip(), lo, hi): probs[int(t.strip())] += math.exp(v)
-                j = expected_score({n: probs.get(n, 0.0) for n in range(lo, hi + 1)}, self.min_mass)
-                rest = max(0.0, 1 - sum(math.exp(v) for v in top.values()))
-                j.bound = _width(dict(probs), [(rest, lo, hi, None)]) if rest > 0 and probs else 0.0
-            if i not in out: j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
-            res.append(j)
-        return res
+        if self.mode == 'single': return _numbers_single(self, list(prompts), lo, hi)
+        return _numbers_digits(self, list(prompts), lo, hi)
 
     def choices(self, prompts: list, labels=('Yes', 'No')) -> list[Judgement]:
-        "P(first label) among the labels, from the first answer token's top logprobs (one call each)."
-        prompts = list(prompts)
-        results = self._ask([(p, '') for p in prompts])
-        want = [l.strip().lower() for l in labels]
-        def parse(t):
-            t = (t or '').strip().lower()
-            return next((1.0 - k for k, l in enumerate(want[:2]) if t.startswith(l)), None) if len(want) == 2 else None
-        nolp = [i for i, r in enumerate(results) if not r.error and not r.logprobs]
-        out = self._text_fallback(prompts, nolp, parse) if nolp else {}
-        res = []
-        for i, r in enumerate(results):
-            if i in out:
-                j = out[i]; j.calls += int(not r.cached); j.request_ids = [r.request_id] + j.request_ids
-            else:
-                if r.error: j = Judgement(float('nan'), f'API error: {r.error}')
-                else:
-                    probs = {l: 0.0 for l in labels}
-                    for t, v in r.logprobs[0].items():
-                        if t.strip().lower() in want: probs[labels[want.index(t.strip().lower())]] += math.exp(v)
-                    j = _choice(probs, labels, self.min_mass)
-                j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
-            res.append(j)
-        return res
+        "P(first label) among the labels, from the first answer token's top logprobs (one request each)."
+        return _api_choices(self, list(prompts), labels)
+
+    def run_batch(self, run: Callable, # run(judge) -> rows: score_responses or rank_pairs with this judge
+                  batch, # BatchOptions, or the run folder
+                 ) -> pd.DataFrame:
+        "`run(judge)` answered through the Batch API, in rounds, with its state in the run folder."
+        return _run_batch(self, run, batch)
+
+# %% ../nbs/08b_judge.ipynb #f056f545
+def _first_number(text: str, lo: int, hi: int) -> int | None:
+    for s in re.findall(r'[0-9]+', text or ''):
+        if _is_number(s, lo, hi): return int(s)
+    return None
+
+def _ask(judge: APIJudge, asks: list[tuple], max_tokens: int = 1, logprobs: bool = True) -> list:
+    "One Result per (chat, prefixes): a raw completion per prefix, all in one request (a chat without)."
+    kw = dict(temperature=0, max_tokens=max_tokens, **judge.params)
+    if judge.vocab is not None:
+        if logprobs: kw['logprobs'] = judge.k
+        reqs = []
+        for chat, prefixes in asks:
+            text = chat_format(judge.tok, chat)
+            reqs.append([text + p for p in prefixes] if len(prefixes) > 1 else text + prefixes[0])
+        return judge.client.complete_many(reqs, progress=False, **kw)
+    if any(p for _, prefixes in asks for p in prefixes):
+        raise ConfigError('an answer prefix needs raw completions: pass tokenizer=')
+    if logprobs: kw['top_logprobs'] = judge.k
+    return judge.client.chat_many([chat for chat, _ in asks], progress=False, **kw)
+
+# %% ../nbs/08b_judge.ipynb #4a37b49b
+def _text_fallback(judge: APIJudge, prompts: list, idx: list[int], parse) -> dict:
+    "Readings for prompts whose endpoint returned no logprobs: a short text answer, parsed."
+    out = {}
+    for i, r in zip(idx, _ask(judge, [(prompts[i], ['']) for i in idx], max_tokens=8, logprobs=False)):
+        if r.error: j = Judgement(float('nan'), f'API error: {r.error}')
+        else:
+            v = parse(r.text)
+            j = (Judgement(float('nan'), f'no valid answer in the judge text {str(r.text)[:60]!r} '
+                                         '(no logprobs)')
+                 if v is None else Judgement(float(v), 'parsed from text: the endpoint returned no logprobs'))
+        j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
+        out[i] = j
+    return out
+
+def _with_fallback(j: Judgement, first, fallback: dict, i: int) -> Judgement:
+    "Reading i: the text fallback's (counting the first request too) when there is one, else `j`."
+    if i not in fallback: return j
+    f = fallback[i]
+    f.calls += int(not first.cached)
+    f.calls_needed += 1
+    f.request_ids = [first.request_id] + f.request_ids
+    return f
+
+# %% ../nbs/08b_judge.ipynb #728b1f91
+def _digit_judgement(known: dict, lo: int, hi: int, digit_tokens, min_mass: float) -> Judgement:
+    "The reading from the tree nodes seen: P(n) summed over the tree, and the width of what is still unknown."
+    resolved, chunks = _digit_tree(known, lo, hi, digit_tokens)
+    j = expected_score({n: resolved.get(n, 0.0) for n in range(lo, hi + 1)}, min_mass)
+    j.bound = _width(resolved, chunks) if chunks else 0.0
+    return j
+
+def _numbers_digits(judge: APIJudge, prompts: list, lo: int, hi: int) -> list[Judgement]:
+    "Digit rounds: every prompt's first digits, then each round's deeper prefixes, one request per prompt."
+    N = len(prompts)
+    known, rids, calls = [dict() for _ in range(N)], [[] for _ in range(N)], [0] * N
+    err, first = [None] * N, [None] * N
+    pending = {i: [''] for i in range(N)}
+    while pending:
+        order = list(pending)
+        for i, r in zip(order, _ask(judge, [(prompts[i], pending[i]) for i in order])):
+            rids[i].append(r.request_id)
+            calls[i] += int(not r.cached)
+            first[i] = first[i] or r
+            for pre, part in zip(pending[i], r.per_prompt(len(pending[i]))):
+                if part.error: err[i] = part.error
+                elif part.logprobs: known[i][pre] = part.logprobs[0]
+                elif pre: err[i] = 'the endpoint stopped returning logprobs'
+        pending = {}
+        for i in order:
+            if err[i] or not known[i] or len(rids[i]) >= judge.max_calls: continue
+            pres = _round_prefixes(known[i], lo, hi, judge.digit_tokens, judge.tol, judge.min_mass,
+                                   len(rids[i]))
+            if pres: pending[i] = pres
+    walks = getattr(judge, 'walks', None)                     # a batch pass counts the readings it started
+    if walks is not None: walks[(lo, hi)] += sum(e == DEFERRED and len(r) == 1 for e, r in zip(err, rids))
+    nolp = [i for i in range(N) if not err[i] and not known[i]]
+    fallback = _text_fallback(judge, prompts, nolp, lambda t: _first_number(t, lo, hi)) if nolp else {}
+    out = []
+    for i in range(N):
+        j = (Judgement(float('nan'), f'API error: {err[i]}') if err[i]
+             else _digit_judgement(known[i], lo, hi, judge.digit_tokens, judge.min_mass))
+        j.calls, j.calls_needed, j.request_ids = calls[i], len(rids[i]), rids[i]
+        out.append(_with_fallback(j, first[i], fallback, i))
+    return out
+
+# %% ../nbs/08b_judge.ipynb #400b6efc
+def _numbers_single(judge: APIJudge, prompts: list, lo: int, hi: int) -> list[Judgement]:
+    "One request per prompt: numbers are single tokens, so the first answer token's top-k holds them."
+    results = _ask(judge, [(p, ['']) for p in prompts])
+    nolp = [i for i, r in enumerate(results) if not r.error and not r.logprobs]
+    fallback = _text_fallback(judge, prompts, nolp, lambda t: _first_number(t, lo, hi)) if nolp else {}
+    out = []
+    for i, r in enumerate(results):
+        if r.error: j = Judgement(float('nan'), f'API error: {r.error}')
+        elif not r.logprobs: j = Judgement(float('nan'))
+        else:
+            top, probs = r.logprobs[0], defaultdict(float)
+            for t, v in top.items():
+                if _is_number(t.strip(), lo, hi): probs[int(t.strip())] += math.exp(v)
+            j = expected_score({n: probs.get(n, 0.0) for n in range(lo, hi + 1)}, judge.min_mass)
+            rest = max(0.0, 1 - sum(math.exp(v) for v in top.values()))
+            j.bound = _width(dict(probs), [(rest, lo, hi, None)]) if rest > 0 and probs else 0.0
+        j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
+        out.append(_with_fallback(j, r, fallback, i))
+    return out
+
+def _api_choices(judge: APIJudge, prompts: list, labels) -> list[Judgement]:
+    "P(first label) among the labels from the first answer token's top logprobs: one request per prompt."
+    results = _ask(judge, [(p, ['']) for p in prompts])
+    want = [l.strip().lower() for l in labels]
+    def parse(t):
+        t = (t or '').strip().lower()
+        if len(want) != 2: return None
+        return next((1.0 - k for k, l in enumerate(want) if t.startswith(l)), None)
+    nolp = [i for i, r in enumerate(results) if not r.error and not r.logprobs]
+    fallback = _text_fallback(judge, prompts, nolp, parse) if nolp else {}
+    out = []
+    for i, r in enumerate(results):
+        if r.error or not r.logprobs:
+            j = Judgement(float('nan'), f'API error: {r.error}' if r.error else None)
+        else:
+            probs = {l: 0.0 for l in labels}
+            for t, v in r.logprobs[0].items():
+                if t.strip().lower() in want: probs[labels[want.index(t.strip().lower())]] += math.exp(v)
+            j = _choice(probs, labels, judge.min_mass)
+        j.calls, j.calls_needed, j.request_ids = int(not r.cached), 1, [r.request_id]
+        out.append(_with_fallback(j, r, fallback, i))
+    return out
+
+# %% ../nbs/08b_judge.ipynb #66792b77
+def _round_sizes(lo: int, hi: int) -> list[int]:
+    "The most prompts each digit round after the first can carry for answers lo..hi ([10, 91] for 0-100)."
+    width = len(str(hi))
+    pre = [len({str(n)[:d] for n in range(lo, hi + 1) if len(str(n)) >= d}) for d in range(1, width + 1)]
+    return pre if width == 1 else pre[:-2] + [pre[-2] + pre[-1]]
+
+def _run_batch(judge: APIJudge, run: Callable, batch) -> pd.DataFrame:
+    "Passes of `run` on the run folder's results; after each, its unanswered requests go out as batches."
+    opts = batch if isinstance(batch, BatchOptions) else BatchOptions(batch)
+    given_up = {}
+    for n in range(1, 2 * judge.max_calls + 4):               # each pass answers one more round (or gives up)
+        client = DeferringClient(judge.client.endpoint, opts.path('results.sqlite'), given_up)
+        deferring = judge.with_client(client)
+        deferring.walks = Counter()                             # digit readings started, by (lo, hi)
+        try: rows = run(deferring)
+        finally: client.close()
+        if not client.queued: return rows
+        if opts.dry_run: return _dry_run(deferring, client.queued, rows, opts)
+        opts.step('round', round=n, queued=len(client.queued))
+        given_up.update(collect_batches(judge.client, client.queued, opts))
+    raise SteernbError(f'the batch run in {opts.folder} still had requests to send after {n} passes: '
+                       'a judge that keeps asking new questions? Report this as a bug')
+
+# %% ../nbs/08b_judge.ipynb #23cc816e
+def _dry_run(judge: APIJudge, queued: dict, rows: pd.DataFrame, opts: BatchOptions) -> pd.DataFrame:
+    "Print what the batch run would send (requests, prompts, estimated tokens and cost); judge nothing."
+    tok = judge.tok
+    count = (lambda t: len(tok(t, add_special_tokens=False).input_ids)) if tok is not None else None
+    est = estimate_batch(queued, judge.client.endpoint, count, opts.prices)
+    later = [(n, size) for (lo, hi), n in judge.walks.items() for size in _round_sizes(lo, hi)]
+    n_req, n_prompts = sum(n for n, _ in later), sum(n * size for n, size in later)
+    tokens_in = round(n_prompts * (est['input_tokens'] / max(1, est['prompts']) + 1))
+    price = est['price']
+    cost = None if price is None else (tokens_in * price[0] + n_prompts * price[1]) / 1e6 * est['discount']
+    usd = lambda c: 'unknown: no price for this model (pass prices=)' if c is None else f'${c:,.4f}'
+    print(f"dry run, nothing submitted: {judge!r} through the Batch API at "
+          f"{judge.client.endpoint.resolved_url}")
+    print(f"  round 1: {est['requests']:,} requests ({est['prompts']:,} prompts), ~{est['input_tokens']:,} "
+          f"input and {est['output_tokens']:,} output tokens, estimated cost {usd(est['cost'])}")
+    if later:
+        print(f"  digit rounds to come: at most {n_req:,} requests ({n_prompts:,} prompts), ~{tokens_in:,} "
+              f"input tokens, estimated cost at most {usd(cost)}")
+    print(f"  estimates: tokens from {est['tokens_from']}; price {price} USD per 1M input/output tokens, "
+          f"x{est['discount']} for the Batch API")
+    out = rows.copy()
+    deferred = out.reason.fillna('').str.contains(DEFERRED, regex=False)
+    out.loc[deferred, 'reason'] = 'dry run: nothing was submitted'
+    later = dict(requests=n_req, prompts=n_prompts, input_tokens=tokens_in, cost=cost)
+    out.attrs['batch_plan'] = dict(round_1=est, later=later)
+    return out
 
 # %% ../nbs/08b_judge.ipynb #8d484d3f
 QUESTION_KEYS = ('question', 'prompt')
 ANSWER_KEYS = ('answer', 'text', 'response', 'output', 'completion')
 METRICS = ('trait', 'coherence', 'grammar', 'relevance', 'naturalness', 'rating', 'concept')
-JUDGE_COLUMNS = ('judge', 'metric', 'criterion', 'value', 'reason', 'mass', 'bound', 'calls', 'calls_needed', 'request_ids')
+JUDGE_COLUMNS = ('judge', 'metric', 'criterion', 'value', 'reason', 'mass', 'bound', 'calls', 'calls_needed',
+                 'request_ids')
 
 def _records(items) -> list[dict]:
     if isinstance(items, pd.DataFrame): items = items.to_dict('records')
@@ -668,24 +738,57 @@ def _records(items) -> list[dict]:
         q = next((it[k] for k in QUESTION_KEYS if isinstance(it.get(k), str)), None)
         a = next((it[k] for k in ANSWER_KEYS if isinstance(it.get(k), str)), None)
         if q is None or a is None:
-            raise DataError(f'item {i} needs a question ({"/".join(QUESTION_KEYS)}) and an answer ({"/".join(ANSWER_KEYS)}) '
-                            f'as strings; it has {sorted(it)}')
+            raise DataError(f'item {i} needs a question ({"/".join(QUESTION_KEYS)}) and an answer '
+                            f'({"/".join(ANSWER_KEYS)}) as strings; it has {sorted(it)}')
         it.setdefault('item_id', i)
         out.append((it, q, a))
     return out
 
 def _row(item: dict, judge, metric: str, criterion, j: Judgement) -> dict:
-    v = j.value
-    return {**item, 'judge': judge.model_id, 'metric': metric, 'criterion': criterion,
-            'value': float(v) if v is not None else float('nan'), 'reason': j.reason, 'mass': j.mass, 'bound': j.bound,
-            'calls': j.calls, 'calls_needed': j.calls_needed, 'request_ids': list(j.request_ids)}
+    v = float(j.value) if j.value is not None else float('nan')
+    return {**item, 'judge': judge.model_id, 'metric': metric, 'criterion': criterion, 'value': v,
+            'reason': j.reason, 'mass': j.mass, 'bound': j.bound, 'calls': j.calls,
+            'calls_needed': j.calls_needed, 'request_ids': list(j.request_ids)}
 
+# %% ../nbs/08b_judge.ipynb #cabda259
 def _coherence(g: Judgement, r: Judgement) -> Judgement:
     "Trait-guide coherence: the grammar score, capped at OFF_TOPIC_CAP when the answer is off topic."
-    both = dict(calls=g.calls + r.calls, calls_needed=g.calls_needed + r.calls_needed, request_ids=g.request_ids + r.request_ids)
+    both = dict(calls=g.calls + r.calls, calls_needed=g.calls_needed + r.calls_needed,
+                request_ids=g.request_ids + r.request_ids)
     if math.isnan(g.value): return Judgement(float('nan'), f'grammar: {g.reason}', **both)
     if math.isnan(r.value): return Judgement(float('nan'), f'relevance: {r.reason}', **both)
     return Judgement(g.value if r.value >= RELEVANCE_THRESHOLD else min(g.value, OFF_TOPIC_CAP), None, **both)
+
+def _via(judge, via: str, batch, run: Callable) -> pd.DataFrame:
+    "`run(judge)` now (`via='direct'`), or through the judge's Batch API runs (`via='batch'`)."
+    if via == 'direct': return run(judge)
+    if via != 'batch': raise ConfigError(f"via must be 'direct' or 'batch', got {via!r}")
+    if batch is None:
+        raise ConfigError("via='batch' needs batch=: a BatchOptions, or the run folder that keeps its state")
+    if not hasattr(judge, 'run_batch'):
+        raise ConfigError(f"via='batch' needs an APIJudge (an endpoint with a Batch API); {judge!r} judges "
+                          "directly: use via='direct'")
+    return judge.run_batch(run, batch)
+
+# %% ../nbs/08b_judge.ipynb #541ac29d
+def _readings(judge, recs: list, metrics: set, trait, rubrics: list, concept_question, T: dict) -> dict:
+    "(metric, criterion) -> one Judgement per item; the judge is asked once per metric, for all items."
+    P = lambda kind, **kw: [judge_prompt(kind, q, a, templates=T, **kw) for _, q, a in recs]
+    cols = {}
+    if 'trait' in metrics: cols[('trait', trait.name)] = judge.numbers(P('trait', trait=trait), 0, 100)
+    if {'coherence', 'grammar'} & metrics: cols[('grammar', None)] = judge.numbers(P('grammar'), 0, 100)
+    if {'coherence', 'relevance'} & metrics:
+        cols[('relevance', None)] = judge.choices(P('relevance'), T['relevance']['labels'])
+    if 'coherence' in metrics:
+        cols[('coherence', None)] = [_coherence(g, r) for g, r in zip(cols[('grammar', None)],
+                                                                      cols[('relevance', None)])]
+    if 'naturalness' in metrics: cols[('naturalness', None)] = judge.numbers(P('naturalness'), 0, 100)
+    for rb in (rubrics if 'rating' in metrics else []):
+        cols[('rating', rb.behavior)] = judge.numbers(P('rating', rubric=rb), *rb.scale)
+    if 'concept' in metrics:
+        cols[('concept', concept_question)] = judge.choices(P('concept', concept_question=concept_question),
+                                                            T['concept']['labels'])
+    return cols
 
 def score_responses(judge,                 # LocalJudge or APIJudge
                     items,                 # dicts / DataFrame with question + answer (+ any metadata)
@@ -694,63 +797,68 @@ def score_responses(judge,                 # LocalJudge or APIJudge
                     rubric=None,           # for 'rating': a Rubric or name, or a list of them
                     concept_question: str | None = None, # for 'concept'
                     templates: dict | None = None,       # judge prompts (default: data/judge/templates.yaml)
+                    via: str = 'direct',   # 'direct': call now; 'batch': through the Batch API (APIJudge)
+                    batch=None,            # via='batch': BatchOptions, or the run folder keeping its state
                    ) -> pd.DataFrame:
     "Judge each item on each metric: one tidy row per (item, judge, metric)."
+    if via != 'direct':
+        again = lambda j: score_responses(j, items, metrics, trait, rubric, concept_question, templates)
+        return _via(judge, via, batch, again)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     bad = set(metrics) - set(METRICS)
     if bad: raise ConfigError(f'unknown metrics {sorted(bad)}: choose from {METRICS}')
     recs = _records(items)
     if not recs: return pd.DataFrame(columns=list(JUDGE_COLUMNS))
-    T = templates or _default_templates()
     trait = load_trait(trait) if isinstance(trait, (str, Path)) else trait
     rubrics = [] if rubric is None else [rubric] if isinstance(rubric, (str, Path, Rubric)) else list(rubric)
     rubrics = [load_rubric(r) if not isinstance(r, Rubric) else r for r in rubrics]
     if 'trait' in metrics and trait is None: raise ConfigError("metric 'trait' needs trait= (e.g. 'joy')")
-    if 'rating' in metrics and not rubrics: raise ConfigError("metric 'rating' needs rubric= (e.g. 'coherence')")
-    if 'concept' in metrics and not concept_question: raise ConfigError("metric 'concept' needs concept_question=")
-    P = lambda kind, **kw: [judge_prompt(kind, q, a, templates=T, **kw) for _, q, a in recs]
-    rows, cols = [], {}
-    if 'trait' in metrics: cols[('trait', trait.name)] = judge.numbers(P('trait', trait=trait), 0, 100)
-    if {'coherence', 'grammar'} & set(metrics): cols[('grammar', None)] = judge.numbers(P('grammar'), 0, 100)
-    if {'coherence', 'relevance'} & set(metrics): cols[('relevance', None)] = judge.choices(P('relevance'), T['relevance']['labels'])
-    if 'coherence' in metrics:
-        cols[('coherence', None)] = [_coherence(g, r) for g, r in zip(cols[('grammar', None)], cols[('relevance', None)])]
-    if 'naturalness' in metrics: cols[('naturalness', None)] = judge.numbers(P('naturalness'), 0, 100)
-    for rb in (rubrics if 'rating' in metrics else []):
-        cols[('rating', rb.behavior)] = judge.numbers(P('rating', rubric=rb), *rb.scale)
-    if 'concept' in metrics:
-        cols[('concept', concept_question)] = judge.choices(P('concept', concept_question=concept_question), T['concept']['labels'])
-    for k, (it, _, _) in enumerate(recs):
-        for (metric, crit), js in cols.items(): rows.append(_row(it, judge, metric, crit, js[k]))
+    if 'rating' in metrics and not rubrics:
+        raise ConfigError("metric 'rating' needs rubric= (e.g. 'coherence')")
+    if 'concept' in metrics and not concept_question:
+        raise ConfigError("metric 'concept' needs concept_question=, e.g. 'Is this text about the ocean?'")
+    T = templates or _default_templates()
+    cols = _readings(judge, recs, set(metrics), trait, rubrics, concept_question, T)
+    rows = [_row(it, judge, metric, crit, js[k]) for k, (it, _, _) in enumerate(recs)
+            for (metric, crit), js in cols.items()]
     return pd.DataFrame(rows)
 
 # %% ../nbs/08b_judge.ipynb #db435e83
 def rank_pairs(judge,            # LocalJudge or APIJudge
-               pairs,            # dicts / DataFrame with question, response_a, response_b (+ metadata)
+               pairs,            # dicts / DataFrame: question (or prompt), response_a, response_b, metadata
                rubric,           # a Rubric (or name) with a pairwise_definition
-               templates: dict | None = None,
+               templates: dict | None = None, # judge prompts (default: data/judge/templates.yaml)
+               via: str = 'direct', # 'direct': call now; 'batch': through the Batch API (APIJudge)
+               batch=None,       # for via='batch': BatchOptions, or the run folder that keeps its state
               ) -> pd.DataFrame:
     "Pairwise comparisons in both orders: one row per pair with P(a wins), each order's P, and the winner."
+    if via != 'direct': return _via(judge, via, batch, lambda j: rank_pairs(j, pairs, rubric, templates))
     rubric = load_rubric(rubric) if not isinstance(rubric, Rubric) else rubric
     recs = pairs.to_dict('records') if isinstance(pairs, pd.DataFrame) else [dict(p) for p in pairs]
+    qs = []
     for i, p in enumerate(recs):
-        if not all(isinstance(p.get(k), str) for k in ('question', 'response_a', 'response_b')):
-            raise DataError(f'pair {i} needs question, response_a and response_b as strings; it has {sorted(p)}')
+        qs.append(next((p[k] for k in QUESTION_KEYS if isinstance(p.get(k), str)), None))
+        if qs[-1] is None or not all(isinstance(p.get(k), str) for k in ('response_a', 'response_b')):
+            raise DataError(f'pair {i} needs a question ({"/".join(QUESTION_KEYS)}), response_a and '
+                            f'response_b as strings; it has {sorted(p)}')
         p.setdefault('pair_id', i)
     T = templates or _default_templates()
-    labels = T['pairwise']['labels']
-    ab = judge.choices([judge_prompt('pairwise', p['question'], p['response_a'], rubric=rubric, response_b=p['response_b'], templates=T)
-                        for p in recs], labels)
-    ba = judge.choices([judge_prompt('pairwise', p['question'], p['response_b'], rubric=rubric, response_b=p['response_a'], templates=T)
-                        for p in recs], labels)
+    def ask(first, second):                         # one prompt per pair, `first` shown as A
+        chats = [judge_prompt('pairwise', q, p[first], rubric=rubric, response_b=p[second], templates=T)
+                 for q, p in zip(qs, recs)]
+        return judge.choices(chats, T['pairwise']['labels'])
+    ab, ba = ask('response_a', 'response_b'), ask('response_b', 'response_a')
     rows = []
     for p, x, y in zip(recs, ab, ba):
         p_ab, p_ba = x.value, 1 - y.value            # P(response_a is more ...) in each order
         nan = math.isnan(p_ab) or math.isnan(p_ba)
-        winner = None if nan else 'a' if p_ab > .5 and p_ba > .5 else 'b' if p_ab < .5 and p_ba < .5 else 'tie'
-        j = Judgement(float('nan') if nan else (p_ab + p_ba) / 2, x.reason or y.reason, calls=x.calls + y.calls,
-                      calls_needed=x.calls_needed + y.calls_needed, request_ids=x.request_ids + y.request_ids)
-        rows.append({**_row(p, judge, 'pairwise', rubric.behavior, j), 'p_a_first': p_ab, 'p_a_second': p_ba, 'winner': winner})
+        winner = (None if nan else 'a' if p_ab > .5 and p_ba > .5 else 'b' if p_ab < .5 and p_ba < .5
+                  else 'tie')
+        j = Judgement(float('nan') if nan else (p_ab + p_ba) / 2, x.reason or y.reason,
+                      calls=x.calls + y.calls, calls_needed=x.calls_needed + y.calls_needed,
+                      request_ids=x.request_ids + y.request_ids)
+        rows.append({**_row(p, judge, 'pairwise', rubric.behavior, j), 'p_a_first': p_ab, 'p_a_second': p_ba,
+                     'winner': winner})
     return pd.DataFrame(rows)
 
 # %% ../nbs/08b_judge.ipynb #f6a1261a

@@ -4,25 +4,23 @@
 
 # %% ../nbs/06_metrics.ipynb #4cf74627
 from __future__ import annotations
-import inspect, io, json, math, re, string, time, warnings
-from dataclasses import dataclass, field
+import inspect, json, math, warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
 import torch
 
-from .core import ConfigError, DataError, atomic_write, data_dir, shared_data_dir, slugify
+from .core import ConfigError, DataError, data_dir
 from .models import chat_format, hf_model
-from .steer import Steer, steered_logits
-from .data import ABItem, load_contexts, load_table, read_records
+from .steer import Steer, replay_last_logits, replayable, steered_logits
+from .data import ABItem, CorpusChunk, MCQItem, load_contexts, mcq_from_ab
 
 # %% auto #0
-__all__ = ['LETTERS', 'HUB_MCQ', 'MMLU_HEADER', 'RowConfig', 'as_configs', 'concept_token_ids', 'next_token_probs', 'log_odds',
-           'contrastive_log_odds', 'CorpusChunk', 'load_corpus', 'prepare_eval_parquet', 'cross_entropy',
-           'corpus_perplexity', 'MCQItem', 'mcq_item', 'mcq_from_ab', 'mmlu_dir', 'mmlu_subjects', 'read_mmlu_csv',
-           'load_mmlu', 'HubMCQ', 'load_hub_mcq', 'mcq_prompt', 'mcq_accuracy', 'ab_prompt', 'ab_matching_prob',
-           'continuation_loglik', 'kl_divergence', 'add_baseline_delta']
+__all__ = ['MMLU_HEADER', 'RowConfig', 'as_configs', 'concept_token_ids', 'next_token_probs', 'log_odds', 'contrastive_log_odds',
+           'cross_entropy', 'corpus_perplexity', 'mcq_prompt', 'answer_ids', 'mcq_positions', 'mcq_accuracy',
+           'ab_prompt', 'ab_matching_prob', 'continuation_loglik', 'kl_divergence', 'add_baseline_delta']
 
 # %% ../nbs/06_metrics.ipynb #2e24d8c9
 @dataclass
@@ -33,15 +31,17 @@ class RowConfig:
     fields: dict
 
 def _steer_fields(steers: list) -> dict:
-    "Naming columns of a row configuration; the unsteered one is layer -1, alpha 0 (as in steernb.sweep)."
-    if not steers: return dict(layer=-1, alpha=0.0, site='residual', positions='all')
+    "Naming columns of a row configuration; the unsteered one is layer -1, alpha 0 (as in steernb.steer)."
+    if not steers: return dict(layer=-1, alpha=0.0, site='resid_post', positions='all')
     def one(vals, many):
         vals = list(dict.fromkeys(vals))
         return vals[0] if len(vals) == 1 else many
     sites, pos = [s.site for s in steers], [str(s.positions) for s in steers]
-    return dict(layer=int(one([s.layer for s in steers], -1)), alpha=float(one([s.alpha for s in steers], math.nan)),
+    return dict(layer=int(one([s.layer for s in steers], -1)),
+                alpha=float(one([s.alpha for s in steers], math.nan)),
                 site=one(sites, '+'.join(sites)), positions=one(pos, '+'.join(pos)))
 
+# %% ../nbs/06_metrics.ipynb #b00359b2
 def as_configs(configs=None, # None | [(id, [Steer])] | {id: [Steer]} | sweep configs (.config_id, .steers)
               ) -> list[RowConfig]:
     "Normalise the accepted forms of `configs` into `RowConfig`s (unique ids, every steer a `Steer`)."
@@ -55,10 +55,13 @@ def as_configs(configs=None, # None | [(id, [Steer])] | {id: [Steer]} | sweep co
         elif isinstance(c, (tuple, list)) and len(c) == 2 and isinstance(c[0], (str, int)):
             (cid, steers), fields = c, None
         else:
-            raise ConfigError(f'a configuration must be (config_id, [Steer, ...]) or have .config_id and .steers; got {c!r:.80}')
+            raise ConfigError('a configuration must be (config_id, [Steer, ...]) or have .config_id and '
+                              f'.steers; got {c!r:.80}')
         steers = [steers] if isinstance(steers, Steer) else list(steers or [])
         bad = [s for s in steers if not isinstance(s, Steer)]
-        if bad: raise ConfigError(f'configuration {cid!r}: steers must be steernb.steer.Steer objects, got {type(bad[0]).__name__}')
+        if bad:
+            raise ConfigError(f'configuration {cid!r}: steers must be steernb.steer.Steer objects, got '
+                              f'{type(bad[0]).__name__}')
         out.append(RowConfig(str(cid), steers, {**_steer_fields(steers), **(fields or {})}))
     if not out: raise ConfigError('no configurations given: pass None for the unsteered model alone')
     ids = [c.config_id for c in out]
@@ -67,27 +70,35 @@ def as_configs(configs=None, # None | [(id, [Steer])] | {id: [Steer]} | sweep co
         raise ConfigError(f'configuration ids must be unique; {dup!r} appears {ids.count(dup)} times')
     return out
 
+# %% ../nbs/06_metrics.ipynb #ac6dd6a4
 def _add_special(tok) -> bool:
     "Whether steernb adds the tokenizer's special tokens (as `encode` does: not when a chat template exists)."
     return not getattr(tok, 'chat_template', None)
 
 def _tokenize(model, texts: Sequence[str]) -> list[list[int]]:
+    "Token ids of each text, with the special tokens `encode` adds."
     tok = model.tokenizer
-    return [list(x) for x in tok(list(texts), add_special_tokens=_add_special(tok))['input_ids']] if len(texts) else []
+    if not len(texts): return []
+    return [list(x) for x in tok(list(texts), add_special_tokens=_add_special(tok))['input_ids']]
 
-def _truncate(seqs: list[list[int]], max_length: int | None, side: str = 'left', what: str = 'texts') -> tuple[list, list[int]]:
-    "Truncate token lists to `max_length` with a warning that counts them; also returns how many tokens each lost."
-    if side not in ('left', 'right'): raise ConfigError(f"truncation_side must be 'left' or 'right', not {side!r}")
+# %% ../nbs/06_metrics.ipynb #4c76c5df
+def _truncate(seqs: list[list[int]], max_length: int | None, side: str = 'left',
+              what: str = 'texts') -> tuple[list, list[int]]:
+    "Token lists cut to `max_length` (a warning counts them), and how many tokens each lost."
+    if side not in ('left', 'right'):
+        raise ConfigError(f"truncation_side must be 'left' or 'right', not {side!r}")
     if max_length is None: return seqs, [0] * len(seqs)
     if max_length < 2: raise ConfigError(f'max_length must be at least 2 tokens, got {max_length}')
     cut = [max(0, len(s) - max_length) for s in seqs]
     if any(cut):
-        warnings.warn(f'{sum(c > 0 for c in cut)} of {len(seqs)} {what} are longer than {max_length} tokens and were '
-                      f'truncated on the {side}')
+        warnings.warn(f'{sum(c > 0 for c in cut)} of {len(seqs)} {what} are longer than {max_length} tokens '
+                      f'and were truncated on the {side}')
         seqs = [s[-max_length:] if side == 'left' else s[:max_length] for s in seqs]
     return seqs, cut
 
+# %% ../nbs/06_metrics.ipynb #d3a44bcc
 def _device(model):
+    "The device of the model's first parameter."
     try: return next(hf_model(model).parameters()).device
     except StopIteration: return torch.device('cpu')
 
@@ -101,18 +112,21 @@ def _pad(model, seqs: list[list[int]]) -> dict:
     dev = _device(model)
     return {'input_ids': ids.to(dev), 'attention_mask': mask.to(dev), 'position_ids': pos.to(dev)}
 
+# %% ../nbs/06_metrics.ipynb #a744fa64
 def _logits(model, batch: dict, rows: list[list], norms=None, last_only: bool = False) -> torch.Tensor:
     "Logits of a batch with per-row steers: (batch, seq, vocab), or (batch, vocab) with `last_only`; float32."
     if any(rows): out = steered_logits(model, batch, rows, norms=norms, last_only=last_only)
-    else:                                           # nothing steered: a plain forward, the lm head only where needed
-        kw = {'logits_to_keep': 1} if last_only and 'logits_to_keep' in inspect.signature(hf_model(model).forward).parameters else {}
+    else:                                 # nothing steered: a plain forward, the lm head only where needed
+        keep = 'logits_to_keep' in inspect.signature(hf_model(model).forward).parameters
+        kw = {'logits_to_keep': 1} if last_only and keep else {}
         with torch.no_grad(): out = hf_model(model)(**batch, use_cache=False, **kw).logits
         if last_only: out = out[:, -1]
     return out.float()
 
+# %% ../nbs/06_metrics.ipynb #63f01413
 def _run(model, seqs: list[list[int]], configs: list[RowConfig], reduce: Callable, batch_size: int = 16,
          last_only: bool = False, norms=None, progress: bool = False) -> dict:
-    "Every (sequence, configuration) pair as a batch row; `reduce(logits_of_row, seq_index)` -> {(i, c): result}."
+    "Every (sequence, configuration) pair as a batch row: {(i, c): reduce(logits_of_row, i)}."
     if batch_size < 1: raise ConfigError(f'batch_size must be a positive integer, got {batch_size}')
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     pairs = [(i, c) for i in order for c in range(len(configs))]
@@ -128,9 +142,10 @@ def _run(model, seqs: list[list[int]], configs: list[RowConfig], reduce: Callabl
     return dict(sorted(out.items()))                # items in input order, configurations in the given order
 
 def _frame(records: list[dict], configs: list[RowConfig]) -> pd.DataFrame:
-    "Tidy rows: item_id, config_id, the configuration's naming fields, metric, value, then the metric's own columns."
+    "Tidy rows: item_id, config_id, the configuration's naming fields, metric, value, then the metric's own."
     by_id = {c.config_id: c.fields for c in configs}
-    rows = [{'item_id': str(r['item_id']), 'config_id': r['config_id'], **by_id[r['config_id']], **r} for r in records]
+    rows = [{'item_id': str(r['item_id']), 'config_id': r['config_id'], **by_id[r['config_id']],
+             **r} for r in records]
     df = pd.DataFrame(rows)
     first = ['item_id', 'config_id', *next(iter(by_id.values())).keys(), 'metric', 'value']
     return df[first + [c for c in df.columns if c not in first]]
@@ -139,16 +154,20 @@ def _frame(records: list[dict], configs: list[RowConfig]) -> pd.DataFrame:
 def _text_items(items, what: str = 'items') -> list[tuple[str, str, dict]]:
     "(item_id, text, extra columns) for each text item."
     if isinstance(items, (str, Path)) and Path(items).suffix == '.jsonl': items = load_contexts(items)
-    if isinstance(items, str): raise ConfigError(f'{what} must be a list of texts, not one string: wrap it in a list')
+    if isinstance(items, str):
+        raise ConfigError(f'{what} must be a list of texts, not one string: wrap it in a list')
     if isinstance(items, dict):
         out = [(f'{g}/{i}', t, {'group': g}) for g, ts in items.items() for i, t in enumerate(ts)]
     else:
         out = []
         for i, it in enumerate(items):
             if isinstance(it, str): out.append((str(i), it, {}))
-            elif isinstance(it, dict) and 'text' in it: out.append((str(it.get('item_id', i)), it['text'], {}))
+            elif isinstance(it, dict) and 'text' in it:
+                out.append((str(it.get('item_id', i)), it['text'], {}))
             elif hasattr(it, 'text'): out.append((str(getattr(it, 'item_id', i)), it.text, {}))
-            else: raise DataError(f'{what}[{i}] is not a text: give strings, {{"item_id", "text"}} dicts or a {{group: [texts]}} dict')
+            else:
+                raise DataError(f'{what}[{i}] is not a text: give strings, {{"item_id", "text"}} dicts or a '
+                                f'{{group: [texts]}} dict')
     if not out: raise DataError(f'no {what} given: the item set is empty')
     ids = [o[0] for o in out]
     if len(set(ids)) != len(ids): raise DataError(f'{what} ids must be unique')
@@ -163,7 +182,9 @@ def concept_token_ids(model_or_tokenizer, # a model from load_model, or a tokeni
     tok = getattr(model_or_tokenizer, 'tokenizer', model_or_tokenizer)
     if isinstance(words, str):
         table = json.loads((data_dir() / 'concept_tokens.json').read_text())
-        if words not in table: raise ConfigError(f'unknown concept {words!r}: choose from {", ".join(table)} or give a word list')
+        if words not in table:
+            raise ConfigError(f'unknown concept {words!r}: choose from {", ".join(table)} or give a word '
+                              'list')
         words = table[words]
     out = {}
     for w in words:
@@ -173,61 +194,71 @@ def concept_token_ids(model_or_tokenizer, # a model from load_model, or a tokeni
     if not out: raise DataError(f'no target token left for {list(words)[:5]}: try single_token=False')
     return out
 
+# %% ../nbs/06_metrics.ipynb #ab0e5ac5
 def _targets(model, targets) -> dict[int, str]:
+    "{token id: token text} of any accepted form of `targets`."
     tok = model.tokenizer
     if isinstance(targets, dict): return {int(k): str(v) for k, v in targets.items()}
-    if isinstance(targets, str) or (targets and all(isinstance(t, str) for t in targets)): return concept_token_ids(tok, targets)
+    if isinstance(targets, str) or (targets and all(isinstance(t, str) for t in targets)):
+        return concept_token_ids(tok, targets)
     if targets and all(isinstance(t, int) for t in targets):
         bad = [t for t in targets if not 0 <= t < len(tok)]
         if bad: raise ConfigError(f'target token ids {bad[:3]} are outside the vocabulary (size {len(tok)})')
         return {int(t): tok.decode([t]) for t in targets}
     raise ConfigError('targets must be a concept name, a list of words, a list of token ids, or {id: token}')
 
+# %% ../nbs/06_metrics.ipynb #15af283e
 def _replay_ok(configs) -> bool:
-    "True when every steered configuration is one raw residual add at all positions (what `replay_last_logits` covers)."
-    from steernb.sweep import _replayable
-    return any(c.steers for c in configs) and all(not c.steers or _replayable(c) for c in configs)
+    "Whether every steered configuration is one raw residual add at all positions (what replay covers)."
+    raw = all(s.scaling == 'raw' for c in configs for s in c.steers)     # replay takes no norms
+    return raw and any(c.steers for c in configs) and all(not c.steers or replayable(c) for c in configs)
 
-def _run_replay(model, seqs: list[list[int]], configs, reduce: Callable, batch_size: int = 16, progress: bool = False) -> dict:
-    "`_run(..., last_only=True)` through `steernb.sweep.replay_last_logits`: the blocks below a steered layer run once per batch of items."
-    from steernb.sweep import replay_last_logits
+def _run_replay(model, seqs: list[list[int]], configs, reduce: Callable, batch_size: int = 16,
+                progress: bool = False) -> dict:
+    "`_run(..., last_only=True)` through `steernb.steer.replay_last_logits` (blocks below a steer run once)."
     from tqdm.auto import tqdm
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     out = {}
     for s in tqdm(range(0, len(order), batch_size), desc='items', disable=not progress):
         idx = order[s:s + batch_size]
-        logits = replay_last_logits(model, _pad(model, [seqs[i] for i in idx]), configs, max_rows=max(batch_size, len(idx)))
+        logits = replay_last_logits(model, _pad(model, [seqs[i] for i in idx]), configs,
+                                    max_rows=max(batch_size, len(idx)))
         for c, cfg in enumerate(configs):
             lg = logits[cfg.config_id].float()
             for j, i in enumerate(idx): out[i, c] = reduce(lg[j], i)
     return dict(sorted(out.items()))
 
+# %% ../nbs/06_metrics.ipynb #a10a7094
 def next_token_probs(model,            # a model from load_model
                      contexts,         # texts, {group: [texts]} or a contexts.jsonl path
                      configs=None,     # configurations (see as_configs); None = unsteered
-                     targets=None,     # concept name, list of words, list of token ids, or {id: token} (required)
+                     targets=None,     # a concept name, words, token ids, or {id: token} (required)
                      per_token: bool = False, # also one 'p_token' row per target token
                      batch_size: int = 16,
                      max_length: int | None = None, # truncate longer contexts (with a warning)
                      truncation_side: str = 'left',
                      norms: dict | None = None, # {layer: norm} for Steer(scaling='norm')
                      progress: bool = False,
-                     replay: bool | None = None, # replay only the blocks above each steered layer (None: whenever it applies)
+                     replay: bool | None = None, # replay the blocks above each steer (None: if it applies)
                     ) -> pd.DataFrame:
-    "P(next token in targets) for each context and configuration: metric 'p_target' (and 'p_token' per target)."
-    if targets is None: raise ConfigError("next_token_probs needs targets=: a concept name ('joy'), words, or token ids")
+    "P(next token in targets) per context and configuration: metric 'p_target' (and 'p_token' per target)."
+    if targets is None:
+        raise ConfigError("next_token_probs needs targets=: a concept name ('joy'), words, or token ids")
     items, cfgs, tgt = _text_items(contexts, 'contexts'), as_configs(configs), _targets(model, targets)
     ids = torch.tensor(list(tgt), device=_device(model))
     seqs, _ = _truncate(_tokenize(model, [t for _, t, _ in items]), max_length, truncation_side, 'contexts')
     red = lambda lg, i: lg.softmax(-1)[ids].double().cpu()
     if replay and not _replay_ok(cfgs):
-        raise ConfigError('replay=True needs every steered configuration to be one raw residual add at all positions')
+        raise ConfigError('replay=True needs every steered configuration to be one raw residual add at all '
+                          'positions')
     if replay is None: replay = _replay_ok(cfgs)
-    res = _run_replay(model, seqs, cfgs, red, batch_size, progress) if replay else _run(model, seqs, cfgs, red, batch_size, True, norms, progress)
+    res = _run_replay(model, seqs, cfgs, red, batch_size,
+                      progress) if replay else _run(model, seqs, cfgs, red, batch_size, True, norms, progress)
     rec = []
     for (i, c), p in res.items():
         iid, _, extra = items[i]
-        rec.append({'item_id': iid, 'config_id': cfgs[c].config_id, 'metric': 'p_target', 'value': float(p.sum()), **extra})
+        rec.append({'item_id': iid, 'config_id': cfgs[c].config_id, 'metric': 'p_target',
+                    'value': float(p.sum()), **extra})
         if per_token:
             rec += [{'item_id': iid, 'config_id': cfgs[c].config_id, 'metric': 'p_token', 'value': float(v),
                      'token_id': int(t), 'token': tgt[int(t)], **extra} for t, v in zip(ids.tolist(), p)]
@@ -243,7 +274,7 @@ def log_odds(model, prompts,           # texts, {group: [texts]}, or items with 
              top_k: int = 20,           # tokens kept per prompt and configuration
              batch_size: int = 16, max_length: int | None = None, truncation_side: str = 'left',
              norms: dict | None = None) -> pd.DataFrame:
-    "Top-k next tokens of each prompt with their log-odds log(p/(1-p)): metric 'log_odds', columns rank, token, p."
+    "Top-k next tokens of each prompt with their log-odds log(p/(1-p)): metric 'log_odds' (rank, token, p)."
     items, cfgs = _text_items(prompts, 'prompts'), as_configs(configs)
     seqs, _ = _truncate(_tokenize(model, [t for _, t, _ in items]), max_length, truncation_side, 'prompts')
     def red(lg, i):
@@ -253,167 +284,58 @@ def log_odds(model, prompts,           # texts, {group: [texts]}, or items with 
     tok, rec = model.tokenizer, []
     for (i, c), (t, lp) in _run(model, seqs, cfgs, red, batch_size, True, norms).items():
         lo = _logit_from_logp(lp)
-        rec += [{'item_id': items[i][0], 'config_id': cfgs[c].config_id, 'metric': 'log_odds', 'value': float(lo[r]),
+        rec += [{'item_id': items[i][0], 'config_id': cfgs[c].config_id, 'metric': 'log_odds',
+                 'value': float(lo[r]),
                  'rank': r, 'token_id': int(t[r]), 'token': tok.decode([int(t[r])]), 'p': float(lp[r].exp()),
                  **items[i][2]} for r in range(len(t))]
     return _frame(rec, cfgs)
 
+# %% ../nbs/06_metrics.ipynb #230510dd
 def contrastive_log_odds(model, positive, # concept prompts
                          negative,            # neutral / opposite prompts
                          top_k: int = 50, batch_size: int = 16,
-                         max_length: int | None = 100, # the seed truncates prompts (on the right) to 100 tokens
+                         max_length: int | None = 100, # the seed cuts prompts (on the right) to 100 tokens
                         ) -> pd.DataFrame:
-    "Tokens whose mean next-token log-prob rises most from `negative` to `positive` prompts (the seed's log-odds)."
+    "Tokens whose mean next-token log-prob rises most from `negative` to `positive` prompts (the seed's)."
     means = []
     for side, texts in (('positive', positive), ('negative', negative)):
         items = _text_items(texts, f'{side} prompts')
-        seqs, _ = _truncate(_tokenize(model, [t for _, t, _ in items]), max_length, 'right', f'{side} prompts')
-        res = _run(model, seqs, as_configs(None), lambda lg, i: lg.double().log_softmax(-1).cpu(), batch_size, True)
+        seqs, _ = _truncate(_tokenize(model, [t for _, t, _ in items]), max_length, 'right',
+                            f'{side} prompts')
+        res = _run(model, seqs, as_configs(None), lambda lg, i: lg.double().log_softmax(-1).cpu(), batch_size,
+                   True)
         means.append(torch.stack(list(res.values())).mean(0))
     diff = means[0] - means[1]
     v, t = diff.topk(min(top_k, diff.numel()))
     tok = model.tokenizer
-    return pd.DataFrame({'rank': range(len(t)), 'token_id': t.tolist(), 'token': [tok.decode([i]) for i in t.tolist()],
+    return pd.DataFrame({'rank': range(len(t)), 'token_id': t.tolist(),
+                         'token': [tok.decode([i]) for i in t.tolist()],
                          'log_odds': v.tolist(), 'mean_logprob_positive': means[0][t].tolist(),
                          'mean_logprob_negative': means[1][t].tolist()})
 
-# %% ../nbs/06_metrics.ipynb #3152d793
-@dataclass
-class CorpusChunk:
-    "A piece of a text corpus as token ids, scored by `cross_entropy`."
-    item_id: str
-    input_ids: list          # token ids (at least 2)
-    source: str = ''         # file and document it came from
-
-_TEXT_SUFFIXES, _RECORD_SUFFIXES = ('.txt', '.raw', '.text'), ('.jsonl', '.json')
-
-def _corpus_docs(path, text_field: str, doc_split: str | None) -> list[tuple[str, str]]:
-    "(source, text) of every document in a file, a folder, or a list of strings."
-    if isinstance(path, (list, tuple)): return [(f'text{i}', str(t)) for i, t in enumerate(path)]
-    p = Path(path).expanduser()
-    if not p.exists(): raise DataError(f'corpus not found: {p}')
-    known = _TEXT_SUFFIXES + _RECORD_SUFFIXES + ('.parquet',)
-    files = sorted(f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in known) if p.is_dir() else [p]
-    if not files: raise DataError(f'no corpus file ({", ".join(known)}) in {p}')
-    docs = []
-    for f in files:
-        suf = f.suffix.lower()
-        if suf in _TEXT_SUFFIXES:
-            text = f.read_text(encoding='utf-8', errors='replace').replace('\r\n', '\n')
-            parts = re.split(doc_split, text) if doc_split else [text]
-            docs += [(f'{f.name}#{i}', t) for i, t in enumerate(parts)]
-        elif suf in _RECORD_SUFFIXES:
-            for line, rec in read_records(f):
-                if isinstance(rec, dict) and isinstance(rec.get(text_field), str): docs.append((f'{f.name}:{line}', rec[text_field]))
-                elif isinstance(rec, str): docs.append((f'{f.name}:{line}', rec))
-                else: raise DataError(f'{f}:{line}: expected a string or an object with a {text_field!r} string field'
-                                      f'{f" (fields: {list(rec)})" if isinstance(rec, dict) else ""}; pass text_field=')
-        elif suf == '.parquet':
-            df = pd.read_parquet(f)
-            if text_field not in df.columns:
-                raise DataError(f'{f}: no {text_field!r} column (columns: {", ".join(map(str, df.columns))}); pass text_field=')
-            docs += [(f'{f.name}:{i}', str(t)) for i, t in enumerate(df[text_field]) if isinstance(t, str)]
-        else: raise DataError(f'{f}: unknown corpus format {suf!r}: use {", ".join(known)}')
-    return docs
-
-def load_corpus(path,                  # file, folder, or list of strings
-                max_tokens: int = 256, # chunk length in tokens
-                n_chunks: int | None = None, # keep the first n chunks (None: all)
-                tokenizer=None,        # a model from load_model, or a tokenizer (required)
-                text_field: str = 'text', # field / column of JSONL, JSON and parquet files
-                doc_split: str | None = None, # regex splitting plain-text files into documents (None: one per file)
-                min_chars: int = 1,    # skip shorter documents
-                pack: bool = True,     # concatenate documents (EOS between) into equal full chunks
-               ) -> list[CorpusChunk]:
-    "Read a corpus and cut it into token chunks of at most `max_tokens`, for `cross_entropy`."
-    tok = getattr(tokenizer, 'tokenizer', tokenizer)
-    if tok is None: raise ConfigError('load_corpus needs tokenizer= (a model or a tokenizer) to cut chunks by tokens')
-    if max_tokens < 2: raise ConfigError(f'max_tokens must be at least 2, got {max_tokens}')
-    docs = [(s, t) for s, t in _corpus_docs(path, text_field, doc_split) if len(t.strip()) >= max(min_chars, 1)]
-    if not docs: raise DataError(f'corpus {path if not isinstance(path, (list, tuple)) else "list"} has no document of at least {min_chars} characters')
-    chunks, buf, eos = [], [], [tok.eos_token_id] if tok.eos_token_id is not None else []
-    def full(): return n_chunks is not None and len(chunks) >= n_chunks
-    for src, text in docs:
-        ids = tok(text, add_special_tokens=_add_special(tok))['input_ids']
-        if pack:
-            buf += list(ids) + eos
-            while len(buf) >= max_tokens and not full():
-                chunks.append(CorpusChunk(f'chunk{len(chunks)}', buf[:max_tokens], src)); buf = buf[max_tokens:]
-        else:
-            for k in range(0, len(ids), max_tokens):
-                if len(ids[k:k + max_tokens]) >= 2 and not full():
-                    chunks.append(CorpusChunk(f'chunk{len(chunks)}', list(ids[k:k + max_tokens]), src))
-        if full(): break
-    if not chunks: raise DataError(f'the corpus is shorter than one chunk of {max_tokens} tokens: lower max_tokens or use pack=False')
-    return chunks
-
-# %% ../nbs/06_metrics.ipynb #fc600e7b
-_LOCAL_FORMATS = {'.json': 'json', '.jsonl': 'json', '.parquet': 'parquet', '.txt': 'text'}
-
-def prepare_eval_parquet(dataset_id: str = 'HuggingFaceFW/fineweb-edu', # hub dataset id, or a local file
-                         remote_name: str | None = 'sample-10BT', # hub config name (ignored for local files)
-                         split: str = 'train',
-                         file_idx: int = 0,          # which shard of the split to stream
-                         out_dir: str | Path = 'eval_parquet',
-                         min_chars: int = 500,       # drop shorter documents
-                         max_docs: int | None = 2000, # stop after this many kept documents
-                         text_field: str = 'text',
-                         keep: Callable | None = None, # extra filter: keep(row) -> bool (e.g. on a language score)
-                        ) -> Path:
-    "Stream one shard of a corpus, filter it, and save the kept texts as `<out_dir>/<dataset>/<config>/<split>_<idx>.parquet`."
-    import datasets
-    from huggingface_hub import constants as hfc
-    p = Path(dataset_id).expanduser()
-    if p.is_file():
-        fmt = _LOCAL_FORMATS.get(p.suffix.lower())
-        if fmt is None: raise DataError(f'{p}: unknown format {p.suffix!r}: use one of {", ".join(_LOCAL_FORMATS)}')
-        args, what, config = dict(path=fmt, data_files=str(p), split='train'), str(p), 'local'
-    elif not re.fullmatch(r'[\w.-]+/[\w.-]+', dataset_id):
-        raise DataError(f'{dataset_id!r} is neither a local file nor a hub dataset id (org/name)')
-    else:
-        what, config = f'hub dataset {dataset_id!r}', remote_name or 'default'
-        if hfc.HF_HUB_OFFLINE or datasets.config.HF_HUB_OFFLINE:
-            raise DataError(f'cannot stream {what}: offline mode (HF_HUB_OFFLINE) is set. Run prepare_eval_parquet where '
-                            'the hub is reachable, or pass a local .jsonl/.parquet file')
-        args = dict(path=dataset_id, name=remote_name, split=split)
-    try:
-        ds = datasets.load_dataset(**args, streaming=True)
-        if not 0 <= file_idx < ds.n_shards:
-            raise DataError(f'file_idx {file_idx} out of range: {what} split {split!r} has {ds.n_shards} shards (0-{ds.n_shards - 1})')
-        if ds.n_shards > 1: ds = ds.shard(num_shards=ds.n_shards, index=file_idx)
-        texts = []
-        for row in ds:
-            t = row.get(text_field)
-            if not isinstance(t, str):
-                raise DataError(f'{what} has no string field {text_field!r} (fields: {", ".join(row)}); pass text_field=')
-            if len(t) >= min_chars and (keep is None or keep(row)): texts.append(t)
-            if max_docs is not None and len(texts) >= max_docs: break
-    except DataError: raise
-    except Exception as e:
-        raise DataError(f'could not stream {what}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ""}') from None
-    if not texts: raise DataError(f'{what}: no document of at least {min_chars} characters passed the filters')
-    out = Path(out_dir) / slugify(p.stem if p.is_file() else dataset_id) / slugify(config) / f'{slugify(split)}_{file_idx:05d}.parquet'
-    buf = io.BytesIO(); pd.DataFrame({text_field: texts}).to_parquet(buf, index=False)
-    return atomic_write(out, buf.getvalue())
-
 # %% ../nbs/06_metrics.ipynb #b788a61e
 def _chunk_seqs(model, chunks) -> list[tuple[str, list[int], dict]]:
-    if isinstance(chunks, str): raise ConfigError('chunks must be a list (of CorpusChunk, strings or token-id lists), not one string')
+    "(item_id, token ids, extra columns) of each chunk, validated."
+    if isinstance(chunks, str):
+        raise ConfigError('chunks must be a list (of CorpusChunk, strings or token-id lists), not one string')
     out = []
     for i, c in enumerate(chunks):
         if isinstance(c, CorpusChunk): out.append((c.item_id, list(c.input_ids), {'source': c.source}))
         elif isinstance(c, str): out.append((str(i), _tokenize(model, [c])[0], {}))
-        elif isinstance(c, (list, tuple)) and all(isinstance(t, int) for t in c): out.append((str(i), list(c), {}))
+        elif isinstance(c, (list, tuple)) and all(isinstance(t, int) for t in c):
+            out.append((str(i), list(c), {}))
         else: raise DataError(f'chunk {i} is not a CorpusChunk, a string or a list of token ids')
     if not out: raise DataError('no chunks given: the item set is empty')
     short = [iid for iid, s, _ in out if len(s) < 2]
-    if short: raise DataError(f'{len(short)} chunks have fewer than 2 tokens (e.g. {short[0]!r}): nothing to predict')
+    if short:
+        raise DataError(f'{len(short)} chunks have fewer than 2 tokens (e.g. {short[0]!r}): nothing to '
+                        'predict')
     return out
 
 def cross_entropy(model, chunks,        # CorpusChunk list (load_corpus), strings, or token-id lists
                   configs=None, batch_size: int = 8, norms: dict | None = None,
                   progress: bool = False) -> pd.DataFrame:
-    "Mean per-token cross-entropy (nats) of each chunk under each configuration: metric 'ce', with `n_tokens`."
+    "Mean per-token cross-entropy (nats) of each chunk under each configuration: metric 'ce' (`n_tokens`)."
     items, cfgs = _chunk_seqs(model, chunks), as_configs(configs)
     seqs = [s for _, s, _ in items]
     def red(lg, i):
@@ -423,229 +345,83 @@ def cross_entropy(model, chunks,        # CorpusChunk list (load_corpus), string
     return _frame([{'item_id': items[i][0], 'config_id': cfgs[c].config_id, 'metric': 'ce', 'value': v,
                     'n_tokens': len(seqs[i]) - 1, **items[i][2]} for (i, c), v in res.items()], cfgs)
 
+# %% ../nbs/06_metrics.ipynb #0661a17c
 def corpus_perplexity(df: pd.DataFrame) -> pd.DataFrame:
     "Token-weighted cross-entropy and perplexity per configuration from `cross_entropy` rows."
     d = df[df.metric == 'ce'].assign(nll=lambda x: x.value * x.n_tokens)
     keys = [c for c in ('config_id', 'layer', 'alpha', 'site', 'positions') if c in d.columns]
-    g = d.groupby(keys, dropna=False, sort=False).agg(nll=('nll', 'sum'), n_tokens=('n_tokens', 'sum'), n_chunks=('item_id', 'nunique'))
-    g['ce'] = g.nll / g.n_tokens; g['ppl'] = g.ce.map(math.exp)
+    g = d.groupby(keys, dropna=False, sort=False).agg(nll=('nll', 'sum'), n_tokens=('n_tokens', 'sum'),
+                                                      n_chunks=('item_id', 'nunique'))
+    g['ce'] = g.nll / g.n_tokens
+    g['ppl'] = g.ce.map(math.exp)
     return g.drop(columns='nll').reset_index()
 
-# %% ../nbs/06_metrics.ipynb #8f4f577e
-LETTERS = string.ascii_uppercase
-
-@dataclass
-class MCQItem:
-    "A multiple-choice question: labelled choices in display order and the label of the correct one."
-    item_id: str
-    question: str
-    choices: dict            # {label: text}; a list is labelled A, B, C, ...
-    answer: str              # the correct label ('C', '(C)' and 'C.' are read as 'C')
-    subject: str | None = None
-
-    def __post_init__(self):
-        ch = self.choices
-        ch = dict(zip(LETTERS, ch)) if isinstance(ch, (list, tuple)) else dict(ch)
-        self.choices = {str(k).strip(): str(v) for k, v in ch.items()}
-        if not 2 <= len(self.choices) <= 26:
-            raise DataError(f'item {self.item_id!r}: a multiple-choice item needs 2 to 26 choices, got {len(self.choices)}')
-        m = re.fullmatch(r'\s*\(?\s*([^\s().]+)\s*[).]?\s*', str(self.answer))
-        ans = m.group(1) if m else str(self.answer)
-        if ans not in self.choices:
-            raise DataError(f'item {self.item_id!r}: answer {self.answer!r} is not one of its choices '
-                            f'({", ".join(self.choices)}); fix the answer label or the choices')
-        self.answer = ans
-
-def mcq_item(item_id: str, question: str,
-             choices: Sequence[str],      # choice texts, in order
-             answer: int | str,           # index into choices (int) or label (str)
-             labels: str | Sequence[str] = 'letters', # 'letters' (A, B, ...), 'numbers' (1, 2, ...) or explicit labels
-             subject: str | None = None) -> MCQItem:
-    "An `MCQItem` from a list of choice texts and the answer's index or label."
-    choices = list(choices)
-    labs = (list(LETTERS[:len(choices)]) if labels == 'letters' else [str(i + 1) for i in range(len(choices))]
-            if labels == 'numbers' else [str(l) for l in labels])
-    if len(labs) != len(choices): raise DataError(f'item {item_id!r}: {len(labs)} labels for {len(choices)} choices')
-    if isinstance(answer, bool) or not isinstance(answer, (int, str)): raise DataError(f'item {item_id!r}: answer must be an index or a label')
-    if isinstance(answer, int):
-        if not 0 <= answer < len(choices):
-            raise DataError(f'item {item_id!r}: answer index {answer} is outside the {len(choices)} choices (0-{len(choices) - 1})')
-        answer = labs[answer]
-    return MCQItem(item_id, question, dict(zip(labs, choices)), answer, subject)
-
-def mcq_from_ab(item: ABItem) -> MCQItem:
-    "The `MCQItem` of an A/B item (CAA's MMLU / TruthfulQA files): the matching answer is the correct one."
-    return MCQItem(item.item_id, item.question, item.choices, item.matching, item.category)
-
-# %% ../nbs/06_metrics.ipynb #7b7ae4e0
-def mmlu_dir(root: str | Path | None = None) -> Path:
-    "The MMLU `data` folder (holding `dev/` and `test/`): `root`, or `mmlu/data` in the shared evaluation data."
-    d = Path(root) if root is not None else shared_data_dir(required=True) / 'mmlu' / 'data'
-    if not (d / 'test').is_dir(): raise DataError(f'no MMLU data at {d}: expected {d}/test/<subject>_test.csv files')
-    return d
-
-def mmlu_subjects(root: str | Path | None = None) -> list[str]:
-    "The subjects of an MMLU folder."
-    return sorted(p.name[:-len('_test.csv')] for p in (mmlu_dir(root) / 'test').glob('*_test.csv'))
-
-def read_mmlu_csv(path: str | Path, subject: str | None = None, prefix: str = 'mmlu') -> list[MCQItem]:
-    "Items of one hendrycks-layout MMLU CSV file (no header; question, A, B, C, D, answer letter)."
-    import csv
-    path = Path(path)
-    with open(path, newline='', encoding='utf-8') as f: rows = list(csv.reader(f))
-    out = []
-    for n, row in enumerate(rows, 1):
-        if len(row) != 6 or row[5].strip() not in ('A', 'B', 'C', 'D'):
-            raise DataError(f'{path}: row {n} is not in the MMLU CSV layout: expected 6 columns (question, A, B, C, D, '
-                            f'answer letter A-D) and no header row, got {len(row)} columns: {row!r:.120}')
-        out.append(MCQItem(f'{prefix}:{n - 1}', row[0], dict(zip('ABCD', row[1:5])), row[5].strip(), subject))
-    if not out: raise DataError(f'{path} is empty')
-    return out
-
-def load_mmlu(subjects='all',            # 'all', a subject name, or a list of names
-              split: str = 'test',       # 'test' or 'dev' (the k-shot examples)
-              n: int | None = None,      # first n items of each subject
-              root: str | Path | None = None, # MMLU data folder (default: the shared data)
-             ) -> list[MCQItem]:
-    "MMLU items of the chosen subjects from hendrycks CSV files."
-    d, have = mmlu_dir(root), mmlu_subjects(root)
-    subjects = have if subjects == 'all' else [subjects] if isinstance(subjects, str) else list(subjects)
-    if not subjects: raise DataError('no MMLU subject selected')
-    out = []
-    for s in subjects:
-        if s not in have:
-            import difflib
-            near = difflib.get_close_matches(s, have, 3)
-            raise DataError(f'unknown MMLU subject {s!r}{f" (did you mean {near}?)" if near else ""}; see mmlu_subjects()')
-        f = d / split / f'{s}_{split}.csv'
-        if not f.is_file(): raise DataError(f'no {split} file for {s!r}: {f} is missing')
-        out += read_mmlu_csv(f, s, f'mmlu/{s}/{split}')[:n]
-    return out
-
-# %% ../nbs/06_metrics.ipynb #c9c1d491
-def _strip_choice_prefix(c: str) -> str: return re.sub(r'^\([A-E]\)\s*', '', c).strip()
-
-def _clean_lsat_query(q: str) -> str:
-    "Remove the inline choices and trailing answer cue AGIEval puts in LSAT queries (as painless-activation-steering)."
-    q = re.sub(r'Answer Choices:.*?(?=\n|$)', '', q, flags=re.IGNORECASE)
-    q = re.sub(r'\bQ\s*[:\.]\s*', '', q)
-    q = re.sub(r'([a-z])Q[:\.]', r'\1. ', q)
-    return re.sub(r'A:\s*Among A through E, the answer is.*', '', q, flags=re.IGNORECASE).strip()
-
-def _map_mmlu(r, iid, sub): return mcq_item(iid, r['question'], r['choices'], int(r['answer']), subject=r.get('subject') or sub)
-def _map_truthfulqa(r, iid, sub):
-    t = r['mc1_targets']
-    return mcq_item(iid, r['question'], t['choices'], list(t['labels']).index(1))
-def _map_labelled(r, iid, sub, question='question'):        # ARC, CommonsenseQA: choices {'label': [...], 'text': [...]}
-    return MCQItem(iid, r[question], dict(zip(r['choices']['label'], r['choices']['text'])), r['answerKey'])
-def _map_openbookqa(r, iid, sub):
-    item = _map_labelled(r, iid, sub, 'question_stem')
-    if r.get('fact1'): item.question = f"Remember, {r['fact1']}.\n{item.question}"
-    return item
-def _map_bbq(r, iid, sub):
-    return mcq_item(iid, f"Context: {r['context']}\nQuestion: {r['question']}", [r['ans0'], r['ans1'], r['ans2']],
-                    int(r['answer_label']), subject=sub)
-def _map_ethics(r, iid, sub):
-    scen, excuse, label = r.get('scenario') or r.get('input'), (r.get('excuse') or '').strip(), int(r['label'])
-    q = (f'Scenario: {scen}\nResponse: {excuse}\n\nIs the above an acceptable way to respond to the question?' if excuse
-         else f'Scenario: {scen}\n\nIs this morally acceptable?')
-    # commonsense: label 1 = wrong; deontology / justice: label 1 = reasonable
-    return mcq_item(iid, q, ['Yes, it is acceptable.', 'No, it is unacceptable.'], label if sub == 'commonsense' else 1 - label, subject=sub)
-def _map_lsat(r, iid, sub):
-    if len(r['gold']) != 1: raise DataError(f'{iid}: {len(r["gold"])} gold answers')
-    return mcq_item(iid, _clean_lsat_query(r['query']), [_strip_choice_prefix(c) for c in r['choices']], int(r['gold'][0]), subject=sub)
-
-@dataclass(frozen=True)
-class HubMCQ:
-    "Where a hub multiple-choice benchmark lives and how its rows become `MCQItem`s; `{subset}` is filled in."
-    path: str
-    mapper: Callable                 # (row, item_id, subset) -> MCQItem
-    name: str | None = None          # dataset configuration
-    split: str = 'test'
-    revision: str | dict | None = None # pinned revision (per subset when a dict)
-    subsets: tuple = (None,)         # default subsets
-
-HUB_MCQ = {
-    'mmlu': HubMCQ('cais/mmlu', _map_mmlu, name='{subset}', subsets=('all',)),
-    'truthfulqa_mc': HubMCQ('truthfulqa/truthful_qa', _map_truthfulqa, 'multiple_choice', 'validation', '741b8276f2d1982aa3d5b832d3ee81ed3b896490'),
-    'arc_challenge': HubMCQ('allenai/ai2_arc', _map_labelled, 'ARC-Challenge', 'test', '210d026faf9955653af8916fad021475a3f00453'),
-    'openbookqa': HubMCQ('allenai/openbookqa', _map_openbookqa, 'additional', 'test', '388097ea7776314e93a529163e0fea805b8a6454'),
-    'commonsenseqa': HubMCQ('tau/commonsense_qa', _map_labelled, None, 'validation', '94630fe30dad47192a8546eb75f094926d47e155'),
-    'bbq': HubMCQ('Elfsong/BBQ', _map_bbq, 'default', '{subset}', '56cd2dcb60a10288b4f1a9c8cff6cf120141c08a',
-                  ('age', 'disability_status', 'gender_identity', 'nationality', 'physical_appearance', 'race_ethnicity',
-                   'race_x_gender', 'race_x_ses', 'religion', 'ses', 'sexual_orientation')),
-    'ethics': HubMCQ('hendrycks/ethics', _map_ethics, '{subset}', 'test', 'b8b47c589f8bee77175b8648e5497278b68da48a',
-                     ('commonsense', 'deontology', 'justice')),
-    'lsat': HubMCQ('hails/agieval-lsat-{subset}', _map_lsat, None, 'test',
-                   {'lr': 'd876c675a8d47aa4d8a6d682ca8400b7d2ffe1c4', 'rc': '432868ea4fa7b50db66d14524d42472dd052b53c',
-                    'ar': '052cc636b612f5563329dd182fb6c2cad56681c8'}, ('lr', 'rc', 'ar')),
-}
-
-def load_hub_mcq(benchmark: str,            # a key of HUB_MCQ
-                 subsets: Sequence[str] | None = None, # e.g. MMLU subjects, BBQ categories, ETHICS / LSAT parts
-                 split: str | None = None,  # default: the benchmark's evaluation split
-                 n: int | None = None,      # first n items of each subset
-                 **kw,                      # passed to datasets.load_dataset (cache_dir=, ...)
-                ) -> list[MCQItem]:
-    "Multiple-choice items of a hub benchmark (online), in `MCQItem` form."
-    if benchmark not in HUB_MCQ: raise ConfigError(f'unknown benchmark {benchmark!r}: choose from {", ".join(HUB_MCQ)}')
-    spec, out, skipped = HUB_MCQ[benchmark], [], 0
-    for sub in (subsets or spec.subsets):
-        fill = lambda s: None if s is None else s.format(subset=sub)
-        rev = spec.revision.get(sub) if isinstance(spec.revision, dict) else spec.revision
-        split_ = fill(split or spec.split)
-        rows = load_table(fill(spec.path), split=split_ if n is None else f'{split_}[:{n}]', name=fill(spec.name), revision=rev, **kw)
-        for i, r in enumerate(rows):
-            try: out.append(spec.mapper(r, f'{benchmark}/{sub or split_}:{i}', sub))
-            except (DataError, KeyError, ValueError, TypeError): skipped += 1
-    if skipped: warnings.warn(f'{benchmark}: skipped {skipped} rows without a single valid answer')
-    if not out: raise DataError(f'{benchmark}: no usable item')
-    return out
-
-# %% ../nbs/06_metrics.ipynb #94512d04
+# %% ../nbs/06_metrics.ipynb #3fe48ca3
 MMLU_HEADER = 'The following are multiple choice questions (with answers) about {subject}.\n\n'
 
 def _mcq_block(it: MCQItem) -> str:
+    "The question and its lettered choices."
     return it.question.strip() + '\n' + ''.join(f'{l}. {t}\n' for l, t in it.choices.items())
 
 def mcq_prompt(item: MCQItem, shots: Sequence[MCQItem] = (), header: bool | str = True) -> str:
     "The text of `item` after `shots` solved examples, ending in 'Answer:' (hendrycks MMLU format)."
     head = header if isinstance(header, str) else (MMLU_HEADER.format(subject=item.subject.replace('_', ' '))
                                                    if header and item.subject else '')
-    return head + ''.join(_mcq_block(s) + f'Answer: {s.answer}\n\n' for s in shots) + _mcq_block(item) + 'Answer:'
+    solved = ''.join(_mcq_block(s) + f'Answer: {s.answer}\n\n' for s in shots)
+    return head + solved + _mcq_block(item) + 'Answer:'
 
+# %% ../nbs/06_metrics.ipynb #3a0a8437
 def _as_mcq(it) -> MCQItem:
+    "An MCQItem, or an A/B item as one."
     if isinstance(it, MCQItem): return it
     if isinstance(it, ABItem): return mcq_from_ab(it)
     raise DataError(f'multiple-choice items must be MCQItem or ABItem, got {type(it).__name__}')
 
-def _answer_ids(tok, ids: list[int], text: str, labels: Sequence[str], sep: str) -> tuple[list[int], list[int]]:
-    "Tokens shared by every `text + sep + label` after `text` (appended to the prompt), and each label's next token."
+def answer_ids(tok, ids: list[int], text: str, labels: Sequence[str],
+                sep: str) -> tuple[list[int], list[int]]:
+    "Tokens shared by every `text + sep + label` after `text` (the prompt gets them), and each label's token."
     full = [tok(text + sep + l, add_special_tokens=_add_special(tok))['input_ids'] for l in labels]
     for f, l in zip(full, labels):
         if list(f[:len(ids)]) != list(ids):
-            raise ConfigError(f'the answer {sep + l!r} merges with the end of the prompt ...{text[-30:]!r} when tokenised: '
-                              'end the prompt differently')
+            raise ConfigError(f'the answer {sep + l!r} merges with the end of the prompt ...{text[-30:]!r} '
+                              'when '
+                              'tokenised: end the prompt differently')
     tails = [list(f[len(ids):]) for f in full]
     k = 0
     while all(len(t) > k + 1 for t in tails) and len({t[k] for t in tails}) == 1: k += 1
     firsts = [t[k] if len(t) > k else None for t in tails]
     if None in firsts or len(set(firsts)) < len(labels):
-        raise ConfigError(f'labels {list(labels)} cannot be told apart by one next token with this tokenizer: use other labels')
+        raise ConfigError(f'labels {list(labels)} cannot be told apart by one next token with this '
+                          'tokenizer: '
+                          'use other labels')
     return tails[0][:k], firsts
 
+# %% ../nbs/06_metrics.ipynb #6ff87dfb
 def _shots(item: MCQItem, dev: Sequence[MCQItem], k: int) -> list[MCQItem]:
+    "The first `k` dev items of the item's subject."
     if k == 0: return []
-    same = [d for d in dev if d.item_id != item.item_id and (item.subject is None or d.subject == item.subject)]
+    same = [d for d in dev if d.item_id != item.item_id
+            and (item.subject is None or d.subject == item.subject)]
     if len(same) < k:
-        raise DataError(f'{k}-shot prompts need {k} dev items of subject {item.subject!r}, found {len(same)}: pass '
+        raise DataError(f'{k}-shot prompts need {k} dev items of subject {item.subject!r}, found '
+                        f'{len(same)}: pass '
                         'dev_items=load_mmlu(subjects, split="dev") or lower k_shot')
     return same[:k]
 
+def mcq_positions(item: MCQItem, # the item as shown
+                  pred: str,     # the predicted label
+                 ) -> dict:
+    "Where the answer and the prediction sit: answer, pred, answer_pos, pred_pos, n_choices, correct_pos."
+    labels = list(item.choices)
+    return dict(answer=item.answer, pred=pred, answer_pos=labels.index(item.answer),
+                pred_pos=labels.index(pred),
+                n_choices=len(labels), correct_pos=' '.join(str(labels.index(a)) for a in item.answers))
+
+# %% ../nbs/06_metrics.ipynb #e32cae62
 def mcq_accuracy(model, items,            # MCQItem (or ABItem) list
                  configs=None,
                  k_shot: int = 0,          # solved examples before each question
-                 dev_items: Sequence[MCQItem] | None = None, # where the examples come from (same subject first k)
+                 dev_items: Sequence[MCQItem] | None = None, # the examples (the first k of the same subject)
                  chat: bool = False,       # wrap the prompt in the chat template (see above)
                  system: str | None = None,
                  batch_size: int = 8,
@@ -654,27 +430,32 @@ def mcq_accuracy(model, items,            # MCQItem (or ABItem) list
                  norms: dict | None = None,
                  progress: bool = False,
                 ) -> pd.DataFrame:
-    "Letter-probability multiple-choice scoring: metrics 'correct', 'p_correct', 'label_mass' per item and configuration."
-    if isinstance(items, (str, MCQItem, ABItem)): raise ConfigError('items must be a list of multiple-choice items')
+    "Letter-probability scoring: 'correct', 'p_correct', 'label_mass', with answer and prediction positions."
+    if isinstance(items, (str, MCQItem, ABItem)):
+        raise ConfigError('items must be a list of multiple-choice items')
     items, cfgs = [_as_mcq(i) for i in items], as_configs(configs)
     if not items: raise DataError('no multiple-choice items given: the item set is empty')
-    if k_shot and dev_items is None: raise ConfigError(f'k_shot={k_shot} needs dev_items= (e.g. load_mmlu(subject, split="dev"))')
+    if k_shot and dev_items is None:
+        raise ConfigError(f'k_shot={k_shot} needs dev_items= (e.g. load_mmlu(subject, split="dev"))')
     tok, seqs, label_ids = model.tokenizer, [], []
     for it in items:
         text = mcq_prompt(it, _shots(it, [_as_mcq(d) for d in dev_items or []], k_shot))
         if chat: text = chat_format(model, text[:-len('Answer:')].rstrip('\n'), system=system) + 'Answer:'
         ids = _tokenize(model, [text])[0]
-        shared, labs = _answer_ids(tok, ids, text, list(it.choices), ' ')
-        seqs.append(ids + shared); label_ids.append(labs)
+        shared, labs = answer_ids(tok, ids, text, list(it.choices), ' ')
+        seqs.append(ids + shared)
+        label_ids.append(labs)
     seqs, _ = _truncate(seqs, max_length, truncation_side, 'multiple-choice prompts')
     red = lambda lg, i: lg.double().log_softmax(-1)[label_ids[i]].cpu()
     rec = []
     for (i, c), lp in _run(model, seqs, cfgs, red, batch_size, True, norms, progress).items():
         it, p = items[i], lp.softmax(-1)
-        labels = list(it.choices); pred, ans = labels[int(p.argmax())], labels.index(it.answer)
-        base = {'item_id': it.item_id, 'config_id': cfgs[c].config_id, 'subject': it.subject, 'answer': it.answer, 'pred': pred}
-        rec += [{**base, 'metric': 'correct', 'value': float(pred == it.answer)},
-                {**base, 'metric': 'p_correct', 'value': float(p[ans])},
+        labels = list(it.choices)
+        pred, right = labels[int(p.argmax())], [labels.index(a) for a in it.answers]
+        base = {'item_id': it.item_id, 'config_id': cfgs[c].config_id, 'subject': it.subject,
+                **mcq_positions(it, pred)}
+        rec += [{**base, 'metric': 'correct', 'value': float(pred in it.answers)},
+                {**base, 'metric': 'p_correct', 'value': float(p[right].sum())},
                 {**base, 'metric': 'label_mass', 'value': float(lp.exp().sum())}]
     return _frame(rec, cfgs)
 
@@ -686,30 +467,35 @@ def ab_prompt(model, item,              # an ABItem, or the full question text w
     return (chat_format(model, q, system=system) if chat else q + '\n\nAnswer: ') + '('
 
 def _ab_items(items) -> list[ABItem]:
+    "The items as a list of `ABItem`s, validated."
     if isinstance(items, (str, ABItem)): raise ConfigError('items must be a list of ABItem')
     items = list(items)
     if not items: raise DataError('no A/B items given: the item set is empty')
     bad = [i for i in items if not isinstance(i, ABItem)]
-    if bad: raise DataError(f'A/B metrics need steernb.data.ABItem items (load_ab), got {type(bad[0]).__name__}')
+    if bad:
+        raise DataError(f'A/B metrics need steernb.data.ABItem items (load_ab), got {type(bad[0]).__name__}')
     return items
 
+# %% ../nbs/06_metrics.ipynb #e85baf05
 def ab_matching_prob(model, items,       # ABItem list (steernb.data.load_ab)
                      configs=None, chat: bool = True, system: str | None = None, batch_size: int = 16,
                      max_length: int | None = None, truncation_side: str = 'left', norms: dict | None = None,
                      progress: bool = False) -> pd.DataFrame:
-    "P(matching letter), normalised over the matching and non-matching letters: metrics 'p_matching', 'ab_mass'."
+    "P(matching letter), normalised over the two letters: metrics 'p_matching' and 'ab_mass'."
     items, cfgs, tok = _ab_items(items), as_configs(configs), model.tokenizer
     seqs, letters = [], []
     for it in items:
         text = ab_prompt(model, it, chat, system)
         ids = _tokenize(model, [text])[0]
-        shared, labs = _answer_ids(tok, ids, text, [it.matching, it.non_matching], '')
-        seqs.append(ids + shared); letters.append(labs)
+        shared, labs = answer_ids(tok, ids, text, [it.matching, it.non_matching], '')
+        seqs.append(ids + shared)
+        letters.append(labs)
     seqs, _ = _truncate(seqs, max_length, truncation_side, 'A/B prompts')
     red = lambda lg, i: lg.double().log_softmax(-1)[letters[i]].cpu()
     rec = []
     for (i, c), lp in _run(model, seqs, cfgs, red, batch_size, True, norms, progress).items():
-        base = {'item_id': items[i].item_id, 'config_id': cfgs[c].config_id, 'behavior': items[i].behavior, 'matching': items[i].matching}
+        base = {'item_id': items[i].item_id, 'config_id': cfgs[c].config_id, 'behavior': items[i].behavior,
+                'matching': items[i].matching}
         rec += [{**base, 'metric': 'p_matching', 'value': float(lp.softmax(-1)[0])},
                 {**base, 'metric': 'ab_mass', 'value': float(lp.exp().sum())}]
     return _frame(rec, cfgs)
@@ -719,9 +505,9 @@ def continuation_loglik(model, items,     # ABItem list
                         configs=None, chat: bool = True, system: str | None = None,
                         with_choices: bool = False, # keep the choice lines in the prompt
                         batch_size: int = 8,
-                        max_length: int | None = None, # truncate the prompt on the left (warns); the continuation stays
+                        max_length: int | None = None, # cut the prompt's left end (warns), never the answer
                         norms: dict | None = None, progress: bool = False) -> pd.DataFrame:
-    "Mean per-token log-prob of the matching and non-matching answer texts: 'll_matching', 'll_non_matching', 'll_diff'."
+    "Mean per-token log-prob of the two answer texts: 'll_matching', 'll_non_matching' and 'll_diff'."
     items, cfgs, tok = _ab_items(items), as_configs(configs), model.tokenizer
     seqs, starts = [], []
     for it in items:
@@ -730,10 +516,12 @@ def continuation_loglik(model, items,     # ABItem list
         p_ids = _tokenize(model, [prompt])[0]
         for text in (it.matching_text, it.non_matching_text):
             c_ids = tok(text if chat else ' ' + text, add_special_tokens=False)['input_ids']
-            seqs.append(p_ids + list(c_ids)); starts.append(len(p_ids))
+            seqs.append(p_ids + list(c_ids))
+            starts.append(len(p_ids))
     seqs, cut = _truncate(seqs, max_length, 'left', 'prompt + continuation texts')
     starts = [s - k for s, k in zip(starts, cut)]
-    if min(starts) < 1: raise DataError(f'a continuation is longer than max_length={max_length} tokens: raise max_length')
+    if min(starts) < 1:
+        raise DataError(f'a continuation is longer than max_length={max_length} tokens: raise max_length')
     def red(lg, i):
         tgt = torch.tensor(seqs[i][starts[i]:], device=lg.device)
         return float(lg[starts[i] - 1:-1].double().log_softmax(-1).gather(-1, tgt[:, None]).mean())
@@ -743,7 +531,8 @@ def continuation_loglik(model, items,     # ABItem list
         for c, cfg in enumerate(cfgs):
             mv, nv = res[2 * k, c], res[2 * k + 1, c]
             base = {'item_id': it.item_id, 'config_id': cfg.config_id, 'behavior': it.behavior}
-            rec += [{**base, 'metric': 'll_matching', 'value': mv}, {**base, 'metric': 'll_non_matching', 'value': nv},
+            rec += [{**base, 'metric': 'll_matching', 'value': mv},
+                    {**base, 'metric': 'll_non_matching', 'value': nv},
                     {**base, 'metric': 'll_diff', 'value': mv - nv}]
     return _frame(rec, cfgs)
 
@@ -758,18 +547,21 @@ def kl_divergence(model, prompts,        # texts, {group: [texts]}, or items wit
     rec = []
     for s in range(0, len(seqs), block):
         part = seqs[s:s + block]
-        base = _run(model, part, as_configs(None), lambda lg, i: lg.double().log_softmax(-1), batch_size, True)
+        base = _run(model, part, as_configs(None), lambda lg, i: lg.double().log_softmax(-1), batch_size,
+                    True)
         def red(lg, i):
             lp, lq = lg.double().log_softmax(-1), base[i, 0]
             return float((lp.exp() * (lp - lq)).sum().clamp(min=0))
         for (i, c), v in _run(model, part, cfgs, red, batch_size, True, norms, progress).items():
-            rec.append({'item_id': items[s + i][0], 'config_id': cfgs[c].config_id, 'metric': 'kl', 'value': v, **items[s + i][2]})
+            rec.append({'item_id': items[s + i][0], 'config_id': cfgs[c].config_id, 'metric': 'kl',
+                        'value': v, **items[s + i][2]})
     return _frame(rec, cfgs)
 
 def add_baseline_delta(df: pd.DataFrame, baseline: str = 'base') -> pd.DataFrame:
     "Add `baseline_value` and `delta = value - baseline_value`, matching rows on item, metric (and token)."
     if baseline not in set(df.config_id):
-        raise ConfigError(f'no rows of baseline configuration {baseline!r}: configurations are {sorted(set(df.config_id))}')
+        raise ConfigError(f'no rows of baseline configuration {baseline!r}: configurations are '
+                          f'{sorted(set(df.config_id))}')
     keys = ['item_id', 'metric'] + [k for k in ('token_id',) if k in df.columns]
     base = df[df.config_id == baseline][keys + ['value']].rename(columns={'value': 'baseline_value'})
     out = df.merge(base, on=keys, how='left')

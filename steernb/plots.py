@@ -17,7 +17,8 @@ from . import stats
 # %% auto #0
 __all__ = ['OKABE_ITO', 'FONT', 'THEME', 'Y_TITLES', 'X_TITLES', 'steernb_theme', 'use_theme', 'chart_issues', 'save_chart',
            'metric_vs_alpha', 'cross_entropy_vs_alpha', 'layer_alpha_heatmap', 'loglik_shift', 'judge_score_curves',
-           'trait_coherence_scatter', 'win_rate_bars', 'flip_bars', 'accuracy_bars', 'training_loss_curves']
+           'trait_coherence_scatter', 'win_rate_bars', 'flip_bars', 'accuracy_bars', 'position_bias_chart',
+           'training_loss_curves']
 
 # %% ../nbs/11_plots.ipynb #83571f35
 OKABE_ITO = ('#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442')
@@ -32,8 +33,10 @@ def steernb_theme() -> alt.theme.ThemeConfig:
         'view': {'continuousWidth': 440, 'continuousHeight': 270, 'stroke': None},
         'title': {'fontSize': 16, 'fontWeight': 'bold', 'anchor': 'start', 'offset': 12,
                   'subtitleFontSize': 12, 'subtitleColor': '#555555'},
-        'axis': {'labelFontSize': 12, 'titleFontSize': 13, 'titleFontWeight': 'normal', 'labelColor': '#333333',
-                 'titleColor': '#222222', 'gridColor': '#e8e8e8', 'domainColor': '#888888', 'tickColor': '#888888',
+        'axis': {'labelFontSize': 12, 'titleFontSize': 13, 'titleFontWeight': 'normal',
+                 'labelColor': '#333333',
+                 'titleColor': '#222222', 'gridColor': '#e8e8e8', 'domainColor': '#888888',
+                 'tickColor': '#888888',
                  'titlePadding': 8, 'labelLimit': 220},
         'legend': {'labelFontSize': 12, 'titleFontSize': 13, 'titleFontWeight': 'normal', 'symbolSize': 110,
                    'symbolOpacity': 1, 'labelLimit': 260, 'titleLimit': 320},
@@ -49,37 +52,47 @@ def use_theme():
 
 # %% ../nbs/11_plots.ipynb #99798a45
 def _title_text(t) -> str:
+    "The text of a title (a string, a list of lines, or a dict with text)."
     if isinstance(t, dict): t = t.get('text', '')
     if isinstance(t, (list, tuple)): t = ' '.join(map(str, t))
     return str(t or '').strip()
 
+def _axis_title(e: dict) -> str | None:
+    "The title of an axis encoding; None when the axis is hidden on purpose."
+    if e.get('axis', {}) is None: return None
+    ax = e.get('axis') or {}
+    return _title_text(e.get('title', ax.get('title', '')))
+
+# %% ../nbs/11_plots.ipynb #116a46ec
+def _facet_title(f: dict) -> str:
+    "The title of a facet field (given directly, or in its header)."
+    head = f.get('header')
+    return _title_text(f.get('title', head.get('title') if isinstance(head, dict) else ''))
+
 _SERIES = ('color', 'fill', 'stroke', 'strokeDash', 'shape')
 
 def chart_issues(chart) -> list[str]:
-    "What a reader would stumble on in `chart`'s spec: missing titles, unit-less axes, series without a legend."
+    "What a reader would stumble on in `chart`'s spec: no titles, axes without units, series without legends."
     spec = chart.to_dict() if hasattr(chart, 'to_dict') else chart
     issues = []
     if not _title_text(spec.get('title')): issues.append('the chart has no title')
 
-    def axis_title(e):
-        if e.get('axis', {}) is None: return None          # axis hidden on purpose
-        ax = e.get('axis') or {}
-        return _title_text(e.get('title', ax.get('title', '')))
-
     def walk(s, where, inherited):
         enc = {**inherited, **(s.get('encoding') or {})}
-        children = [(k, i, c) for k in ('layer', 'hconcat', 'vconcat', 'concat') for i, c in enumerate(s.get(k, []))]
+        children = [(k, i, c) for k in ('layer', 'hconcat', 'vconcat', 'concat')
+                    for i, c in enumerate(s.get(k, []))]
         if 'spec' in s: children.append(('spec', 0, s['spec']))
         if s.get('facet') and isinstance(s['facet'], dict):
             for f in ([s['facet']] if 'field' in s['facet'] else s['facet'].values()):
-                if isinstance(f, dict) and 'field' in f and not _title_text(f.get('title', f.get('header', {}).get('title') if isinstance(f.get('header'), dict) else '')):
+                if isinstance(f, dict) and 'field' in f and not _facet_title(f):
                     issues.append(f'{where}: facet by {f["field"]!r} has no title')
         if 'layer' in s:
             for ch in ('x', 'y'):
-                titles = {axis_title({**enc, **(c.get('encoding') or {})}.get(ch, {})) for c in s['layer']
+                titles = {_axis_title({**enc, **(c.get('encoding') or {})}.get(ch, {})) for c in s['layer']
                           if 'field' in {**enc, **(c.get('encoding') or {})}.get(ch, {})}
                 titles.discard(None)
-                if len(titles) > 1: issues.append(f'{where}: layers disagree on the {ch} title {sorted(titles)}')
+                if len(titles) > 1:
+                    issues.append(f'{where}: layers disagree on the {ch} title {sorted(titles)}')
         if children:
             for k, i, c in children: walk(c, f'{where}.{k}[{i}]', enc if k in ('layer', 'spec') else {})
             return
@@ -87,23 +100,27 @@ def chart_issues(chart) -> list[str]:
         for ch in ('x', 'y'):
             e = enc.get(ch)
             if not e or 'field' not in e: continue
-            t = axis_title(e)
+            t = _axis_title(e)
             if t is None: continue
             if not t: issues.append(f'{where}: the {ch} axis ({e["field"]!r}) has no title')
             elif e.get('type') in ('quantitative', 'temporal') and '(' not in t:
                 issues.append(f'{where}: the {ch} axis title {t!r} gives no unit in parentheses')
         for ch in ('row', 'column', 'facet'):
             e = enc.get(ch)
-            if e and 'field' in e and not _title_text(e.get('title', '')): issues.append(f'{where}: {ch} facet has no title')
+            if e and 'field' in e and not _title_text(e.get('title', '')):
+                issues.append(f'{where}: {ch} facet has no title')
         series = [ch for ch in _SERIES if isinstance(enc.get(ch), dict) and 'field' in enc[ch]]
         for ch in series:
             e = enc[ch]
-            redundant = any(isinstance(enc.get(a), dict) and enc[a].get('field') == e['field'] for a in ('x', 'y'))
+            redundant = any(isinstance(enc.get(a), dict) and enc[a].get('field') == e['field']
+                            for a in ('x', 'y'))
             if e.get('legend', {}) is None and not redundant:
                 issues.append(f'{where}: {ch} splits the data by {e["field"]!r} but has no legend')
-            elif e.get('legend', {}) is not None and not _title_text(e.get('title', (e.get('legend') or {}).get('title', ''))):
+            elif (e.get('legend', {}) is not None
+                  and not _title_text(e.get('title', (e.get('legend') or {}).get('title', '')))):
                 issues.append(f'{where}: the {ch} legend ({e["field"]!r}) has no title')
-        if 'detail' in enc and not series: issues.append(f'{where}: several series (detail) but no legend tells them apart')
+        if 'detail' in enc and not series:
+            issues.append(f'{where}: several series (detail) but no legend tells them apart')
     walk(spec, 'chart', {})
     return issues
 
@@ -129,68 +146,84 @@ def save_chart(chart, # an altair chart
     return out
 
 # %% ../nbs/11_plots.ipynb #dc0e1d3e
-Y_TITLES = {'p_target': 'P(target tokens)', 'cross_entropy': 'cross-entropy (nats/token)', 'ce': 'cross-entropy (nats/token)',
-            'p_matching': 'P(matching answer)', 'p_correct': 'P(correct answer)', 'log_odds': 'log-odds of target tokens (nats)',
-            'll_matching': 'log-likelihood, matching (nats)', 'll_non_matching': 'log-likelihood, non-matching (nats)',
+Y_TITLES = {'p_target': 'P(target tokens)', 'cross_entropy': 'cross-entropy (nats/token)',
+            'ce': 'cross-entropy (nats/token)',
+            'p_matching': 'P(matching answer)', 'p_correct': 'P(correct answer)',
+            'log_odds': 'log-odds of target tokens (nats)',
+            'll_matching': 'log-likelihood, matching (nats)',
+            'll_non_matching': 'log-likelihood, non-matching (nats)',
             'll_diff': 'log-likelihood difference (nats)', 'kl': 'KL from unsteered (nats/token)',
             'correct': 'accuracy (fraction correct)', 'accuracy': 'accuracy (fraction correct)',
             'logit_diff': 'logit difference (nats)', 'loglik': 'log-likelihood (nats)',
-            'p_match': 'P(matching answer)', 'trait': 'trait score (0-100)', 'coherence': 'coherence score (0-100)',
-            'loss': 'loss (nats)'}
-X_TITLES = {'alpha': 'alpha (steering strength)', 'multiplier': 'multiplier (× vector)', 'layer': 'layer (block index)',
+            'p_match': 'P(matching answer)', 'trait': 'trait score (0-100)',
+            'coherence': 'coherence score (0-100)', 'loss': 'loss (nats)'}
+X_TITLES = {'alpha': 'alpha (steering strength)', 'multiplier': 'multiplier (× vector)',
+            'layer': 'layer (block index)',
             'epoch': 'epoch (passes over the data)', 'step': 'step (optimiser updates)'}
 
 def _y_title(metric, y_title):
+    "The y title: given, known for the metric, or the metric's name."
     return y_title or Y_TITLES.get(metric, f'{metric} (mean over items)')
 
+# %% ../nbs/11_plots.ipynb #1622851c
 def _layer_color(field='layer', title='layer'):
     "Ordinal viridis for ordered series, cut before the palest yellow."
-    return alt.Color(f'{field}:O', title=title, scale=alt.Scale(scheme=alt.SchemeParams('viridis', extent=[0, 0.85])))
+    return alt.Color(f'{field}:O', title=title,
+                     scale=alt.Scale(scheme=alt.SchemeParams('viridis', extent=[0, 0.85])))
 
 def _one_stratum(m: pd.DataFrame, allowed=()):
+    "Refuse a table that mixes strata (two concepts, say) outside the `allowed` columns."
     for c in stats.STRATA:
         if c in m.columns and c not in allowed and m[c].nunique(dropna=False) > 1:
-            raise ConfigError(f"the table mixes several values of {c!r} ({sorted(map(str, m[c].unique()))[:4]}): "
+            raise ConfigError(f"the table mixes several values of {c!r} "
+                              f"({sorted(map(str, m[c].unique()))[:4]}): "
                               f"filter it to one, or pass facet={c!r}")
 
+# %% ../nbs/11_plots.ipynb #2c2cd084
 def _ticks(values, most: int = 12) -> list | None:
-    "Axis ticks at the swept values themselves (and 0) when there are few: no crowded or fractional in-between labels."
+    "Axis ticks at the swept values themselves (and 0) when there are few: no crowded in-between labels."
     v = sorted({float(a) for a in pd.to_numeric(pd.Series(values), errors='coerce').dropna()} | {0.0})
     return v if len(v) <= most else None
 
 def _curve_layers(x, x_title, y_title, color, color_title, y_domain=None, ci='band', ticks=None):
-    "Line + points per series with its CI (band or error bars), and a dashed rule for rows with kind == 'baseline'."
+    "Line + points per series with its CI (band or error bars), and a dashed rule for the baseline rows."
     if ci not in ('band', 'bars', None): raise ConfigError(f"ci must be 'band', 'bars' or None, got {ci!r}")
-    xe = alt.X(f'{x}:Q', title=x_title, scale=alt.Scale(zero=True),       # alpha 0 (the baseline) stays in view
-               axis=alt.Axis(values=ticks, labelOverlap=True, format='.3~g') if ticks else alt.Axis(labelOverlap=True))
-    ye = alt.Y('mean:Q', title=y_title, scale=alt.Scale(zero=False, domain=list(y_domain)) if y_domain else alt.Scale(zero=False))
-    ce = _layer_color(color, color_title) if color in ('layer', 'epoch') else alt.Color(f'{color}:N', title=color_title)
+    xe = alt.X(f'{x}:Q', title=x_title,
+               scale=alt.Scale(zero=True),       # alpha 0 (the baseline) stays in view
+               axis=alt.Axis(values=ticks, labelOverlap=True, format='.3~g') if ticks
+               else alt.Axis(labelOverlap=True))
+    ye = alt.Y('mean:Q', title=y_title, scale=alt.Scale(zero=False, domain=list(y_domain)) if y_domain
+               else alt.Scale(zero=False))
+    ce = (_layer_color(color, color_title) if color in ('layer', 'epoch')
+          else alt.Color(f'{color}:N', title=color_title))
     tip = [alt.Tooltip(f'{color}:N', title=color_title), alt.Tooltip(f'{x}:Q', title=x_title),
            alt.Tooltip('mean:Q', format='.3g', title='mean'), alt.Tooltip('ci_low:Q', format='.3g'),
            alt.Tooltip('ci_high:Q', format='.3g'), alt.Tooltip('n_units:Q', title='units')]
     steered = alt.Chart().transform_filter(alt.datum.kind == 'steered')
     out = []
     if ci == 'band':
-        out.append(steered.mark_area(opacity=0.13).encode(x=xe, y=alt.Y('ci_low:Q', title=y_title), y2='ci_high:Q', color=ce))
+        out.append(steered.mark_area(opacity=0.13).encode(x=xe, y=alt.Y('ci_low:Q', title=y_title),
+                                                          y2='ci_high:Q', color=ce))
     elif ci == 'bars':
         out.append(steered.mark_errorbar(ticks=alt.OverlayMarkDef(size=8), thickness=1.5).encode(
             x=xe, y=alt.Y('ci_low:Q', title=y_title), y2='ci_high:Q', color=ce))
-    out += [steered.mark_line().encode(x=xe, y=ye, color=ce), steered.mark_point().encode(x=xe, y=ye, color=ce, tooltip=tip)]
+    out += [steered.mark_line().encode(x=xe, y=ye, color=ce),
+            steered.mark_point().encode(x=xe, y=ye, color=ce, tooltip=tip)]
     base = alt.Chart().transform_filter(alt.datum.kind == 'baseline')
     out.append(base.mark_rule(strokeDash=[6, 4], color='#555555', strokeWidth=1.5).encode(y=ye))
     return out
 
+# %% ../nbs/11_plots.ipynb #9b0e382b
 def _with_baseline_kind(m, facet=None, anchor: tuple = ()):
-    """Mark baseline rows (kind), and copy them into every panel when panels are configurations (e.g. one per layer).
-    With `anchor=(color, x)`, every curve also gets the baseline as its point at x = 0: steering at any layer with
-    strength 0 is the unsteered model, so each line runs through the measured baseline instead of skipping it."""
+    "Rows marked steered or baseline (`kind`), baselines copied into configuration panels and to x = 0."
     base = stats.baseline_mask(m)
     m = m.assign(kind=np.where(base, 'baseline', 'steered'))
     if anchor and base.any():
         color, x = anchor
         keys = [c for c in dict.fromkeys((facet, color)) if c and c in m.columns and c in stats.CONFIG_COLS]
         curves = m.loc[~base, keys].drop_duplicates() if keys else pd.DataFrame()
-        pts = [m[base].assign(**{k: r[k] for k in keys}, **{x: 0.0}, kind='steered') for _, r in curves.iterrows()]
+        pts = [m[base].assign(**{k: r[k] for k in keys}, **{x: 0.0},
+                              kind='steered') for _, r in curves.iterrows()]
         m = pd.concat([m, *pts], ignore_index=True)
     if facet and facet in stats.CONFIG_COLS and base.any():
         base = m['kind'] == 'baseline'
@@ -199,6 +232,7 @@ def _with_baseline_kind(m, facet=None, anchor: tuple = ()):
         m = pd.concat([m[~base], *copies], ignore_index=True)
     return m
 
+# %% ../nbs/11_plots.ipynb #0fa5e2fb
 def metric_vs_alpha(df: pd.DataFrame, # tidy results
                     metric: str, # metric to draw (filters the `metric` column)
                     y_title: str | None = None, # y axis title with unit (default from `Y_TITLES`)
@@ -212,7 +246,7 @@ def metric_vs_alpha(df: pd.DataFrame, # tidy results
                     y_domain=None, # fix the y range, e.g. (0, 1)
                     columns: int = 4, # facet panels per row
                    ) -> alt.Chart:
-    "Mean of `metric` against alpha, one line per layer, with bootstrap CIs and the unsteered baseline (dashed)."
+    "Mean of `metric` against alpha, one line per layer, with bootstrap CIs and the unsteered baseline."
     by = list(dict.fromkeys(c for c in (facet, color, x) if c))
     m = stats.mean_ci(df, metric, by=by, n_boot=n_boot, level=level)
     _one_stratum(m, allowed=(facet,))
@@ -224,18 +258,20 @@ def metric_vs_alpha(df: pd.DataFrame, # tidy results
     if facet:
         ft = X_TITLES.get(facet, facet)
         return alt.layer(*layers, data=m).properties(width=230, height=190).facet(
-            facet=alt.Facet(f'{facet}:O' if facet in stats.CONFIG_COLS else f'{facet}:N', title=ft), columns=columns
+            facet=alt.Facet(f'{facet}:O' if facet in stats.CONFIG_COLS else f'{facet}:N', title=ft),
+            columns=columns
         ).properties(title=alt.Title(title, subtitle=sub))
     return alt.layer(*layers, data=m).properties(title=alt.Title(title, subtitle=sub))
 
 # %% ../nbs/11_plots.ipynb #55164a09
 def cross_entropy_vs_alpha(df: pd.DataFrame, # tidy results with a cross-entropy metric
-                           metric: str = 'ce', # its name in the `metric` column (`steernb.metrics.cross_entropy` writes 'ce')
+                           metric: str = 'ce', # its name in the `metric` column (cross_entropy writes 'ce')
                            title: str = 'Cross-entropy on neutral text vs alpha', # chart title
                            **kw, # passed to `metric_vs_alpha`
                           ) -> alt.Chart:
     "Cross-entropy (nats/token) against alpha per layer, with CI bands and the unsteered level."
-    return metric_vs_alpha(df, metric, y_title=kw.pop('y_title', 'cross-entropy (nats/token)'), title=title, **kw)
+    return metric_vs_alpha(df, metric, y_title=kw.pop('y_title', 'cross-entropy (nats/token)'), title=title,
+                           **kw)
 
 # %% ../nbs/11_plots.ipynb #07d43594
 def layer_alpha_heatmap(df: pd.DataFrame, # tidy results
@@ -245,7 +281,7 @@ def layer_alpha_heatmap(df: pd.DataFrame, # tidy results
                         x: str = 'alpha', # column on the x axis
                         y: str = 'layer', # column on the y axis
                         title: str | None = None, # chart title
-                        labels: bool | None = None, # print values in cells (default: when the grid is <= 12 x 16)
+                        labels: bool | None = None, # print values in cells (default: for grids up to 12 x 16)
                         n_boot: int = 200, # resamples (only used for the effect's CI in tooltips)
                        ) -> alt.Chart:
     "Layer x alpha grid of a metric's mean (or its effect vs the unsteered baseline)."
@@ -263,28 +299,31 @@ def layer_alpha_heatmap(df: pd.DataFrame, # tidy results
     labels = labels if labels is not None else (m[x].nunique() <= 12 and m[y].nunique() <= 16)
     lo, hi = float(np.nanmin(m['value'])), float(np.nanmax(m['value']))
     # white text only on the darkest cells: the low end of viridis, the saturated ends of the diverging scale
-    m = m.assign(dark=(m['value'] - lo) / ((hi - lo) or 1) < 0.45 if not effect else m['value'].abs() > 0.8 * max(abs(lo), abs(hi)))
+    m = m.assign(dark=(m['value'] - lo) / ((hi - lo) or 1) < 0.45 if not effect
+                 else m['value'].abs() > 0.8 * max(abs(lo), abs(hi)))
     xe = alt.X(f'{x}:O', title=X_TITLES.get(x, f'{x} (value)'), axis=alt.Axis(labelAngle=0))
     ye = alt.Y(f'{y}:O', title=X_TITLES.get(y, f'{y} (value)'), sort='descending')
-    rect = alt.Chart().mark_rect().encode(x=xe, y=ye, color=alt.Color('value:Q', title=vt, scale=scale,
-                                                                       legend=alt.Legend(orient='right', gradientLength=max(80, min(200, 30 * m[y].nunique())))),
-                                          tooltip=[alt.Tooltip(f'{y}:O'), alt.Tooltip(f'{x}:O'),
-                                                   alt.Tooltip('value:Q', format='.3g'), alt.Tooltip('ci_low:Q', format='.3g'),
-                                                   alt.Tooltip('ci_high:Q', format='.3g')])
+    legend = alt.Legend(orient='right', gradientLength=max(80, min(200, 30 * m[y].nunique())))
+    tip = [alt.Tooltip(f'{y}:O'), alt.Tooltip(f'{x}:O'), alt.Tooltip('value:Q', format='.3g'),
+           alt.Tooltip('ci_low:Q', format='.3g'), alt.Tooltip('ci_high:Q', format='.3g')]
+    rect = alt.Chart().mark_rect().encode(
+        x=xe, y=ye, color=alt.Color('value:Q', title=vt, scale=scale, legend=legend), tooltip=tip)
     layers = [rect]
     if labels:
         layers.append(alt.Chart().mark_text(fontSize=11).encode(
             x=xe, y=ye, text=alt.Text('value:Q', format='.3~g'),
             color=alt.condition(alt.datum.dark, alt.value('white'), alt.value('black'))))
     name = _y_title(metric, None)
-    title = title or (f'Effect on {name} by layer and {x}' if effect else f'{name[:1].upper() + name[1:]} by layer and {x}')
+    title = title or (f'Effect on {name} by layer and {x}' if effect
+                      else f'{name[:1].upper() + name[1:]} by layer and {x}')
     return alt.layer(*layers, data=m).properties(
-        title=alt.Title(title, subtitle='paired difference from the unsteered baseline' if effect else 'mean over items'),
+        title=alt.Title(title, subtitle='paired difference from the unsteered baseline' if effect
+                        else 'mean over items'),
         width=alt.Step(62), height=alt.Step(30))
 
 # %% ../nbs/11_plots.ipynb #ab1df017
 def loglik_shift(df: pd.DataFrame, # tidy results
-                 metrics=('ll_matching', 'll_non_matching'), # log-likelihood metrics, one per continuation kind
+                 metrics=('ll_matching', 'll_non_matching'), # log-likelihood metrics, one per continuation
                  labels=('matching', 'non-matching'), # legend labels of `metrics`
                  x: str = 'alpha', # strength column
                  panel: str = 'layer', # one panel per value
@@ -295,7 +334,9 @@ def loglik_shift(df: pd.DataFrame, # tidy results
                 ) -> alt.Chart:
     "Paired log-likelihood change vs the unsteered model against alpha, per continuation kind and layer."
     missing = [mt for mt in metrics if not (df['metric'] == mt).any()]
-    if missing: raise DataError(f'no rows for metrics {missing}; the table has {sorted(map(str, df["metric"].unique()))}')
+    if missing:
+        raise DataError(f'no rows for metrics {missing}; the table has '
+                        f'{sorted(map(str, df["metric"].unique()))}')
     kind = 'continuation'
     d = df[df['metric'].isin(metrics)]
     d = d.assign(**{kind: d['metric'].map(dict(zip(metrics, labels))), 'metric': 'loglik'})
@@ -303,13 +344,16 @@ def loglik_shift(df: pd.DataFrame, # tidy results
     _one_stratum(e)
     e = e.rename(columns={'effect': 'mean'}).assign(kind='steered')
     yt = 'Δ log-likelihood vs unsteered (nats)'
-    xe, ye = alt.X(f'{x}:Q', title=X_TITLES.get(x, f'{x} (value)'), scale=alt.Scale(zero=True)), alt.Y('mean:Q', title=yt)
+    xe, ye = alt.X(f'{x}:Q', title=X_TITLES.get(x, f'{x} (value)'),
+                   scale=alt.Scale(zero=True)), alt.Y('mean:Q', title=yt)
     ce = alt.Color(f'{kind}:N', title='continuation')
     base = alt.Chart()
-    layers = [base.mark_area(opacity=0.13).encode(x=xe, y=alt.Y('ci_low:Q', title=yt), y2='ci_high:Q', color=ce),
+    layers = [base.mark_area(opacity=0.13).encode(x=xe, y=alt.Y('ci_low:Q', title=yt), y2='ci_high:Q',
+                                                  color=ce),
               base.mark_line().encode(x=xe, y=ye, color=ce),
               base.mark_point().encode(x=xe, y=ye, color=ce, tooltip=[f'{kind}:N', f'{x}:Q',
-                                                                       alt.Tooltip('mean:Q', format='.3g'), 'n_units:Q']),
+                                                                       alt.Tooltip('mean:Q', format='.3g'),
+                                                                      'n_units:Q']),
               base.mark_rule(color='#555555', strokeDash=[4, 3]).encode(y=alt.datum(0))]
     sub = f'paired difference per item, {level:.0%} bootstrap CI; one panel per {panel}'
     return alt.layer(*layers, data=e).properties(width=230, height=200).facet(
@@ -328,26 +372,29 @@ def judge_score_curves(df: pd.DataFrame, # tidy judge rows
                       ) -> alt.Chart:
     "Mean judge score per metric against strength, one line per layer, CI bands, unsteered level dashed."
     d = df[df['metric'].isin(metrics)]
-    if d.empty: raise DataError(f'no rows for metrics {list(metrics)}; the table has {sorted(map(str, df["metric"].unique()))}')
+    if d.empty:
+        raise DataError(f'no rows for metrics {list(metrics)}; the table has '
+                        f'{sorted(map(str, df["metric"].unique()))}')
     m = pd.concat([stats.mean_ci(d, mt, by=(color, x), n_boot=n_boot, level=level).assign(metric=mt)
                    for mt in metrics if (d['metric'] == mt).any()], ignore_index=True)
     _one_stratum(m)
     m = _with_baseline_kind(m, anchor=(color, x) if x in ('alpha', 'multiplier') else ())
     yt = f'judge score ({score_range[0]:g}-{score_range[1]:g})'
-    layers = _curve_layers(x, X_TITLES.get(x, f'{x} (value)'), yt, color, color, y_domain=score_range, ticks=_ticks(m[x]))
+    layers = _curve_layers(x, X_TITLES.get(x, f'{x} (value)'), yt, color, color, y_domain=score_range,
+                           ticks=_ticks(m[x]))
     return alt.layer(*layers, data=m).properties(width=330, height=240).facet(
         column=alt.Column('metric:N', title='judged metric', sort=list(metrics))).properties(
         title=alt.Title(title, subtitle=f'mean over prompts, {level:.0%} bootstrap CI; dashed: unsteered'))
 
 # %% ../nbs/11_plots.ipynb #6354bd51
-def trait_coherence_scatter(table: pd.DataFrame, # one row per configuration (`stats.config_means`), baseline included
+def trait_coherence_scatter(table: pd.DataFrame, # a row per configuration (stats.config_means), baseline too
                             trait: str = 'trait', # trait score column
                             coherence: str = 'coherence', # coherence score column
                             color: str = 'layer', # point colour
                             min_coherence: float = 77, # validity threshold
                             min_delta: float = 20, # strength threshold on the trait delta
                             direction: str = 'positive', # 'positive' or 'negative' (suppression)
-                            baseline_trait: float | None = None, # unsteered trait score (default: baseline rows)
+                            baseline_trait: float | None = None, # unsteered trait score (default: baselines)
                             score_range=(0, 100), # axis domains
                             title: str = 'Trait vs coherence per configuration', # chart title
                            ) -> alt.Chart:
@@ -369,28 +416,33 @@ def trait_coherence_scatter(table: pd.DataFrame, # one row per configuration (`s
     pts = alt.Chart(t).mark_point(size=70, filled=True, opacity=0.9).encode(
         x=xe, y=ye, color=_layer_color(color, color),
         shape=alt.Shape('validity:N', title=f'coherence ≥ {min_coherence:g}?',
-                        scale=alt.Scale(domain=['valid', 'invalid (incoherent)'], range=['circle', 'triangle-down'])),
+                        scale=alt.Scale(domain=['valid', 'invalid (incoherent)'],
+                                        range=['circle', 'triangle-down'])),
         tooltip=[f'{color}:O'] + (['alpha:Q'] if 'alpha' in t.columns else []) +
                 [alt.Tooltip(f'{trait}:Q', format='.1f'), alt.Tooltip(f'{coherence}:Q', format='.1f')])
-    front = alt.Chart(t[t['on_front']].sort_values(coherence)).mark_line(color='black', strokeWidth=1.5).encode(
-        x=xe, y=ye, order=f'{coherence}:Q')
+    front = alt.Chart(t[t['on_front']].sort_values(coherence)).mark_line(color='black', strokeWidth=1.5)
+    front = front.encode(x=xe, y=ye, order=f'{coherence}:Q')
     rules = pd.DataFrame({'coherence_at': [min_coherence], 'trait_at': [thr],
                           'v_label': [f'valid: coherence ≥ {min_coherence:g}'],
                           'h_label': [f'strong: unsteered {"+" if sign > 0 else "−"} {min_delta:g}']})
-    vr = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color='#555555').encode(x=alt.X('coherence_at:Q', title=xt))
-    hr = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color='#555555').encode(y=alt.Y('trait_at:Q', title=yt))
+    rule = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color='#555555')
+    vr, hr = rule.encode(x=alt.X('coherence_at:Q', title=xt)), rule.encode(y=alt.Y('trait_at:Q', title=yt))
     # labels at opposite ends (vertical one from the bottom, horizontal one at the right) so they never cross
-    vt = alt.Chart(rules).mark_text(align='left', angle=270, dx=4, dy=-6, baseline='bottom', fontSize=11, color='#555555').encode(
+    vt = alt.Chart(rules).mark_text(align='left', angle=270, dx=4, dy=-6, baseline='bottom', fontSize=11,
+                                    color='#555555').encode(
         x=alt.X('coherence_at:Q', title=xt), y=alt.datum(score_range[0]), text='v_label:N')
     ht = alt.Chart(rules).mark_text(align='right', dx=-4, dy=-6, fontSize=11, color='#555555').encode(
         x=alt.datum(score_range[1]), y=alt.Y('trait_at:Q', title=yt), text='h_label:N')
     layers = [vr, hr, vt, ht, front, pts]
     if not math.isnan(base_coh):
         b = pd.DataFrame({coherence: [base_coh], trait: [baseline_trait], 'label': ['unsteered']})
-        layers += [alt.Chart(b).mark_point(shape='cross', size=160, color='black', filled=True).encode(x=xe, y=ye),
-                   alt.Chart(b).mark_text(align='left', dx=8, dy=8, fontSize=12).encode(x=xe, y=ye, text='label:N')]
+        layers += [alt.Chart(b).mark_point(shape='cross', size=160, color='black',
+                                           filled=True).encode(x=xe, y=ye),
+                   alt.Chart(b).mark_text(align='left', dx=8, dy=8, fontSize=12).encode(x=xe, y=ye,
+                                                                                       text='label:N')]
     return alt.layer(*layers).properties(
-        title=alt.Title(title, subtitle='black line: Pareto front (no point is better on both axes); dashed: thresholds'),
+        title=alt.Title(title, subtitle='black line: Pareto front (no point is better on both axes); dashed: '
+                                        'thresholds'),
         width=420, height=340)
 
 # %% ../nbs/11_plots.ipynb #963e320b
@@ -404,25 +456,29 @@ def win_rate_bars(wr: pd.DataFrame, # output of `stats.win_rates`
     d = wr.copy()
     d['opponent_label'] = d[opponent].map(lambda v: f'vs {v:g}' if isinstance(v, (int, float)) else f'vs {v}')
     multi = d['opponent_label'].nunique() > 1
-    order = [str(v) for v in sorted(d[x].unique(), key=stats._order_key)]
+    order = [str(v) for v in sorted(d[x].unique(), key=stats.order_key)]
     d[x] = d[x].astype(str)
     xe = alt.X(f'{x}:N', title=x_title, sort=order, axis=alt.Axis(labelAngle=0))
     yt = 'win rate (fraction of pairs, ties = ½)'
     ye = alt.Y('win_rate:Q', title=yt, scale=alt.Scale(domain=[0, 1]))
     ce = alt.Color('opponent_label:N', title='compared with') if multi else alt.value(OKABE_ITO[0])
     off = {'xOffset': alt.XOffset('opponent_label:N')} if multi else {}
-    tip = [f'{x}:N', 'opponent_label:N', alt.Tooltip('win_rate:Q', format='.2f'), 'wins:Q', 'losses:Q', 'ties:Q', 'n:Q']
+    tip = [f'{x}:N', 'opponent_label:N', alt.Tooltip('win_rate:Q', format='.2f'), 'wins:Q', 'losses:Q',
+           'ties:Q', 'n:Q']
     bars = alt.Chart(d).mark_bar(width=alt.RelativeBandSize(0.8) if not multi else alt.Undefined).encode(
         x=xe, y=ye, color=ce, tooltip=tip, **off)
     err = alt.Chart(d).mark_errorbar(ticks=alt.OverlayMarkDef(size=14), color='black').encode(
         x=xe, y=alt.Y('ci_low:Q', title=yt), y2='ci_high:Q', **off)
-    half = alt.Chart(pd.DataFrame({'y': [0.5]})).mark_rule(strokeDash=[6, 4], color='#555555').encode(y=alt.Y('y:Q', title=yt))
+    half = alt.Chart(pd.DataFrame({'y': [0.5]})).mark_rule(strokeDash=[6, 4], color='#555555').encode(
+        y=alt.Y('y:Q', title=yt))
     sub = ['Wilson 95% CI; each pair judged in both orders, disagreement = tie; dashed: no preference']
     if not multi: sub.insert(0, f'each bar: that {x_title.split(" (")[0]} {d["opponent_label"].iloc[0]}')
-    return alt.layer(bars, err, half).properties(title=alt.Title(title, subtitle=sub), width=alt.Step(56 if multi else 60))
+    return alt.layer(bars, err, half).properties(title=alt.Title(title, subtitle=sub),
+                                                 width=alt.Step(56 if multi else 60))
 
+# %% ../nbs/11_plots.ipynb #b3c4a123
 def _wrapped_labels() -> alt.Axis:
-    "Horizontal category labels broken at spaces onto several lines ('random (iPASa)' -> 'random' / '(iPASa)')."
+    "Horizontal category labels broken at spaces ('random (iPASa)' -> 'random' / '(iPASa)')."
     return alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')", labelLimit=120)
 
 def flip_bars(flips: pd.DataFrame, # `stats.flip_table` or `stats.cross_benchmark_summary` output
@@ -430,28 +486,35 @@ def flip_bars(flips: pd.DataFrame, # `stats.flip_table` or `stats.cross_benchmar
               panel: str | None = 'benchmark', # one panel per value (None: one panel)
               title: str = 'Items flipped by steering', # chart title
              ) -> alt.Chart:
-    "Grouped bars of wrong->right and right->wrong flips per method (and benchmark), McNemar p in the tooltip."
+    "Grouped bars of wrong->right and right->wrong flips per method (and benchmark); McNemar p in tooltips."
     keep = [c for c in (panel, x, 'p_value') if c and c in flips.columns]
     d = flips.melt(id_vars=keep, value_vars=['w2r', 'r2w'], var_name='direction', value_name='items')
     d['direction'] = d['direction'].map({'w2r': 'wrong → right', 'r2w': 'right → wrong'})
     dom = ['wrong → right', 'right → wrong']
     xe = alt.X(f'{x}:N', title='steering method' if x == 'method' else x, axis=_wrapped_labels())
-    top = max(1, int(np.nanmax(d['items'])) if len(d) and d['items'].notna().any() else 1)   # all-zero counts: still an axis to 1
+    # all-zero counts: still an axis up to 1
+    top = max(1, int(np.nanmax(d['items'])) if len(d) and d['items'].notna().any() else 1)
     ye = alt.Y('items:Q', title='items flipped (count)', scale=alt.Scale(domain=[0, top]),
-               axis=alt.Axis(values=list(range(top + 1)), format='d') if top <= 10 else alt.Axis(tickMinStep=1, format='d'))
+               axis=alt.Axis(values=list(range(top + 1)), format='d') if top <= 10
+               else alt.Axis(tickMinStep=1, format='d'))
+    tip = [f'{x}:N', 'direction:N', 'items:Q']
+    if 'p_value' in d.columns: tip.append(alt.Tooltip('p_value:Q', format='.3g', title='McNemar p'))
     bars = alt.Chart().mark_bar().encode(
         x=xe, y=ye, xOffset=alt.XOffset('direction:N', sort=dom),
-        color=alt.Color('direction:N', title='flip', scale=alt.Scale(domain=dom, range=[OKABE_ITO[0], OKABE_ITO[3]])),
-        tooltip=[f'{x}:N', 'direction:N', 'items:Q'] + ([alt.Tooltip('p_value:Q', format='.3g', title='McNemar p')]
-                                                         if 'p_value' in d.columns else []))
-    text = alt.Chart().mark_text(dy=-6, fontSize=11).encode(x=xe, y=ye, xOffset=alt.XOffset('direction:N', sort=dom), text='items:Q')
+        color=alt.Color('direction:N', title='flip',
+                        scale=alt.Scale(domain=dom, range=[OKABE_ITO[0], OKABE_ITO[3]])),
+        tooltip=tip)
+    text = alt.Chart().mark_text(dy=-6, fontSize=11).encode(
+        x=xe, y=ye, xOffset=alt.XOffset('direction:N', sort=dom), text='items:Q')
     ch = alt.layer(bars, text, data=d).properties(width=alt.Step(36))
     sub = 'per item, baseline vs steered on the test split'
     if panel and panel in d.columns:
-        return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(title=alt.Title(title, subtitle=sub))
+        return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(
+            title=alt.Title(title, subtitle=sub))
     return ch.properties(title=alt.Title(title, subtitle=sub))
 
-def accuracy_bars(table: pd.DataFrame, # per method (and benchmark): mean, ci_low, ci_high (e.g. `stats.mean_ci`)
+# %% ../nbs/11_plots.ipynb #fdb6d20e
+def accuracy_bars(table: pd.DataFrame, # per method (and benchmark): mean, ci_low, ci_high (`stats.mean_ci`)
                   x: str = 'method', # bar category
                   y: str = 'mean', # accuracy column
                   ci=('ci_low', 'ci_high'), # CI columns
@@ -468,23 +531,63 @@ def accuracy_bars(table: pd.DataFrame, # per method (and benchmark): mean, ci_lo
     ye = alt.Y(f'{y}:Q', title=y_title, scale=alt.Scale(domain=[0, 1]))
     fills = [c for c in OKABE_ITO if c != '#000000']       # black bars would hide their black CI lines
     bars = alt.Chart().mark_bar(width=alt.RelativeBandSize(0.75)).encode(
-        x=xe, y=ye, color=alt.Color(f'{x}:N', sort=order, legend=None,
-                                    scale=alt.Scale(domain=order, range=['#999999'] + [fills[i % len(fills)] for i in range(len(order) - 1)])),
+        x=xe, y=ye,
+        color=alt.Color(f'{x}:N', sort=order, legend=None,
+                        scale=alt.Scale(domain=order, range=['#999999'] + [fills[i % len(fills)]
+                                                                           for i in range(len(order) - 1)])),
         tooltip=[f'{x}:N', alt.Tooltip(f'{y}:Q', format='.3f'), alt.Tooltip(f'{ci[0]}:Q', format='.3f'),
                  alt.Tooltip(f'{ci[1]}:Q', format='.3f')])
-    err = alt.Chart().mark_errorbar(ticks=alt.OverlayMarkDef(size=14), color='black').encode(x=xe, y=alt.Y(f'{ci[0]}:Q', title=y_title), y2=f'{ci[1]}:Q')
+    err = alt.Chart().mark_errorbar(ticks=alt.OverlayMarkDef(size=14), color='black').encode(
+        x=xe, y=alt.Y(f'{ci[0]}:Q', title=y_title), y2=f'{ci[1]}:Q')
     ch = alt.layer(bars, err, data=d).properties(width=alt.Step(64))
     sub = '95% bootstrap CI over test items'
     if panel and panel in d.columns:
-        return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(title=alt.Title(title, subtitle=sub))
+        return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(
+            title=alt.Title(title, subtitle=sub))
     return ch.properties(title=alt.Title(title, subtitle=sub))
+
+# %% ../nbs/11_plots.ipynb #561b9b8a
+def _position_subtitle(summary: pd.DataFrame, panel: str | None) -> list[str]:
+    "One line per panel (at most 4): accuracy, the best constant-position baseline and chance."
+    lines = []
+    for _, r in summary.head(4).iterrows():
+        head = f'{r[panel]}: ' if panel else ''
+        lines.append(f'{head}accuracy {r.accuracy:.2f}; always {chr(65 + int(r.constant_position))}: '
+                     f'{r.constant_baseline:.2f}; chance {r.chance:.2f} ({int(r.n_items)} items)')
+    return lines
+
+def position_bias_chart(df: pd.DataFrame,         # multiple-choice rows (mcq_accuracy, mcq_last_token)
+                        panel: str | None = None, # one panel per value of this column ('config_id', 'order')
+                        title: str = 'Where the correct answers and the model\'s answers sit',
+                       ) -> alt.Chart:
+    "Per answer position: the share of correct answers and of predictions there; accuracy as a dashed line."
+    by = (panel,) if panel else ()
+    tab, summary = stats.position_table(df, by), stats.position_bias(df, by)
+    long = pd.concat([tab.assign(what='correct answers', share=tab.answer_share),
+                      tab.assign(what="model's answers", share=tab.pred_share)], ignore_index=True)
+    long = long.merge(summary[[*by, 'accuracy']],
+                      on=list(by)) if by else long.assign(accuracy=summary.accuracy[0])
+    y_title = 'share of items (fraction)'
+    bars = alt.Chart().mark_bar().encode(
+        x=alt.X('label:N', title='answer position (choice letter)', axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset('what:N', sort=['correct answers', "model's answers"]),
+        y=alt.Y('share:Q', title=y_title, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color('what:N', title='share of', sort=['correct answers', "model's answers"],
+                        scale=alt.Scale(range=[OKABE_ITO[0], OKABE_ITO[1]])),
+        tooltip=['label:N', 'what:N', alt.Tooltip('share:Q', format='.3f'), 'n_items:Q'])
+    acc = alt.Chart().mark_rule(strokeDash=[5, 3], color='black').encode(
+        y=alt.Y('mean(accuracy):Q', title=y_title))
+    ch = alt.layer(bars, acc, data=long).properties(width=alt.Step(22))
+    head = alt.Title(title, subtitle=['dashed: accuracy'] + _position_subtitle(summary, panel))
+    if panel: return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(title=head)
+    return ch.properties(title=head)
 
 # %% ../nbs/11_plots.ipynb #f96a3b6b
 def training_loss_curves(log: pd.DataFrame, # one row per (layer, epoch[, split]) with a loss column
                          x: str = 'epoch', # time axis (epoch or step)
                          y: str = 'loss', # loss column
                          color: str = 'layer', # one line per value
-                         dash: str | None = 'split', # line style per value (e.g. train / eval); None: no split
+                         dash: str | None = 'split', # line style per value (train / eval); None: no split
                          y_title: str = 'loss (nats)', # y axis title with unit
                          log_y: bool = False, # logarithmic y axis
                          title: str = 'Training loss across layers and epochs', # chart title
@@ -494,12 +597,15 @@ def training_loss_curves(log: pd.DataFrame, # one row per (layer, epoch[, split]
     missing = [c for c in need if c not in log.columns]
     if missing: raise ConfigError(f'training log lacks columns {missing}; has {list(log.columns)}')
     steps = sorted(pd.to_numeric(log[x], errors='coerce').dropna().unique().tolist())
-    whole = len(steps) <= 20 and all(float(v).is_integer() for v in steps)    # epochs: ticks at whole epochs only
-    xe = alt.X(f'{x}:Q', title=X_TITLES.get(x, f'{x} (count)'), axis=alt.Axis(values=steps, format='d') if whole else alt.Axis())
+    whole = len(steps) <= 20 and all(float(v).is_integer() for v in steps)    # epochs: ticks at whole epochs
+    xe = alt.X(f'{x}:Q', title=X_TITLES.get(x, f'{x} (count)'),
+               axis=alt.Axis(values=steps, format='d') if whole else alt.Axis())
     ye = alt.Y(f'{y}:Q', title=y_title, scale=alt.Scale(type='log') if log_y else alt.Scale(zero=False))
     enc = dict(x=xe, y=ye, color=_layer_color(color, color), tooltip=need)
     if dash and log[dash].nunique() > 1:
         dom = sorted(log[dash].unique(), key=lambda v: (v not in ('train', 'training'), str(v)))
-        enc['strokeDash'] = alt.StrokeDash(f'{dash}:N', title=dash, sort=dom, scale=alt.Scale(domain=dom, range=[[1, 0], [6, 4], [2, 2]][:len(dom)]))
+        styles = alt.Scale(domain=dom, range=[[1, 0], [6, 4], [2, 2]][:len(dom)])
+        enc['strokeDash'] = alt.StrokeDash(f'{dash}:N', title=dash, sort=dom, scale=styles)
     return alt.Chart(log).mark_line(point=alt.OverlayMarkDef(size=25)).encode(**enc).properties(
-        title=alt.Title(title, subtitle='one line per layer' + ('; solid: train, dashed: held-out' if 'strokeDash' in enc else '')))
+        title=alt.Title(title, subtitle='one line per layer'
+                        + ('; solid: train, dashed: held-out' if 'strokeDash' in enc else '')))

@@ -15,23 +15,28 @@ from .core import ConfigError, DataError
 # %% auto #0
 __all__ = ['STRATA', 'UNITS', 'CONFIG_COLS', 'OTHER_CONDITIONS', 'baseline_mask', 'pair_with_baseline', 'bootstrap_ci',
            'effect_vs_baseline', 'mean_ci', 'paired_test', 'adjust_pvalues', 'seed_tests', 'mcnemar_test', 'flip_table',
-           'select_on_val', 'report_on_test', 'cross_benchmark_summary', 'cross_benchmark_flips', 'mixed_effects',
-           'wilson_ci', 'resolve_pairwise', 'win_rates', 'item_slopes', 'steerability', 'rank_candidates',
-           'simplex_grid', 'weight_sensitivity', 'pareto_front', 'config_means', 'best_valid_per_layer']
+           'position_table', 'position_bias', 'select_on_val', 'report_on_test', 'cross_benchmark_summary',
+           'cross_benchmark_flips', 'mixed_effects', 'wilson_ci', 'order_key', 'resolve_pairwise', 'win_rates',
+           'item_slopes', 'steerability', 'rank_candidates', 'simplex_grid', 'weight_sensitivity', 'pareto_front',
+           'config_means', 'best_valid_per_layer']
 
 # %% ../nbs/10_stats.ipynb #135b514e
-STRATA = ('model', 'concept', 'benchmark', 'split')   # analysed separately; the baseline is matched within them
+# analysed separately; the baseline is matched within them
+STRATA = ('model', 'concept', 'benchmark', 'split')
 UNITS = ('seed', 'item_id')                            # paired and resampled
-CONFIG_COLS = ('method', 'layer', 'alpha', 'multiplier', 'site', 'positions', 'scaling', 'op', 'vector', 'config_id',
-               'condition', 'epoch')
+CONFIG_COLS = ('method', 'layer', 'alpha', 'multiplier', 'site', 'positions', 'scaling', 'op', 'vector',
+               'config_id', 'condition', 'epoch')
 
 def _tup(x) -> tuple:
+    "A column name or several as a tuple."
     if x is None: return ()
     return (x,) if isinstance(x, str) else tuple(x)
 
 def _present(df, cols) -> list:
+    "The columns of `cols` that `df` has."
     return [c for c in _tup(cols) if c in df.columns]
 
+# %% ../nbs/10_stats.ipynb #b3f056ea
 def _groups(df, keys):
     "Iterate `(key_tuple, frame)` over groups, NaN keys kept; one group when `keys` is empty."
     keys = list(keys)
@@ -45,18 +50,21 @@ def _eq(s: pd.Series, v) -> pd.Series:
     "Elementwise `s == v` where NaN equals NaN."
     return s.isna() if pd.isna(v) else s.eq(v)
 
-OTHER_CONDITIONS = ('icl', 'model')   # `condition` values of rows that are alpha 0 but not the unsteered model
+# %% ../nbs/10_stats.ipynb #60c03ffe
+# `condition` values of rows that are alpha 0 but not the unsteered model
+OTHER_CONDITIONS = ('icl', 'model')
 
 def baseline_mask(df: pd.DataFrame) -> pd.Series:
-    "True for unsteered rows: `alpha` (or `multiplier`) == 0, or no layer and no strength; never an ICL or other-model row."
+    "True for unsteered rows: alpha (or multiplier) 0, or no layer and no strength; never ICL or other model."
     if 'condition' in df.columns: return _baseline_mask(df) & ~df['condition'].isin(OTHER_CONDITIONS)
     return _baseline_mask(df)
 
 def _baseline_mask(df: pd.DataFrame) -> pd.Series:
+    "`baseline_mask` before the `condition` column."
     cols = [c for c in ('alpha', 'multiplier', 'layer') if c in df.columns]
     if not cols:
-        raise DataError("cannot tell unsteered rows: the table has none of the columns 'alpha', 'multiplier', 'layer'; "
-                        "pass `baseline=` (a boolean mask or a function of the table)")
+        raise DataError("cannot tell unsteered rows: the table has none of the columns 'alpha', "
+                        "'multiplier', 'layer'; pass `baseline=` (a boolean mask or a function of the table)")
     m = pd.Series(False, index=df.index)
     strength = [pd.to_numeric(df[c], errors='coerce') for c in ('alpha', 'multiplier') if c in df.columns]
     for a in strength: m |= a.eq(0)
@@ -67,32 +75,40 @@ def _baseline_mask(df: pd.DataFrame) -> pd.Series:
         m |= layer.isna() & np.logical_and.reduce([a.isna() for a in strength])
     return m
 
+# %% ../nbs/10_stats.ipynb #7f70db8b
 def _metric_rows(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    "The rows of one metric, values as floats."
     for c in ('metric', 'value'):
         if c not in df.columns:
-            raise DataError(f"a tidy results table needs a {c!r} column (one row per item, configuration and metric); "
-                            f"got columns {list(df.columns)}")
+            raise DataError(f"a tidy results table needs a {c!r} column (one row per item, configuration and "
+                            f"metric); got columns {list(df.columns)}")
     d = df[df['metric'] == metric]
     if d.empty:
-        raise DataError(f"no rows for metric {metric!r}; the table has metrics {sorted(map(str, df['metric'].unique()))}")
+        raise DataError(f"no rows for metric {metric!r}; the table has metrics "
+                        f"{sorted(map(str, df['metric'].unique()))}")
     d = d.copy()
     d['value'] = pd.to_numeric(d['value'], errors='coerce').astype(float)
     return d
 
 def _resolve_baseline(d, baseline):
+    "The baseline mask of `d`: `baseline_mask`, a given mask, or a function of the table."
     if baseline is None: return baseline_mask(d)
     m = baseline(d) if callable(baseline) else baseline
-    return pd.Series(np.asarray(m, bool), index=d.index) if not isinstance(m, pd.Series) else m.reindex(d.index).astype(bool)
+    if isinstance(m, pd.Series): return m.reindex(d.index).astype(bool)
+    return pd.Series(np.asarray(m, bool), index=d.index)
 
+# %% ../nbs/10_stats.ipynb #e22c7c55
 def _check_one_config(s: pd.DataFrame, keys: list):
     "Raise if rows of one output group differ in a configuration column that is not a key."
     for c in CONFIG_COLS:
         if c not in s.columns or c in keys or s.empty: continue
-        n = s.groupby(keys, dropna=False)[c].nunique(dropna=False) if keys else pd.Series([s[c].nunique(dropna=False)])
+        if keys: n = s.groupby(keys, dropna=False)[c].nunique(dropna=False)
+        else: n = pd.Series([s[c].nunique(dropna=False)])
         if (n > 1).any():
             k = n[n > 1].index[0]
             raise ConfigError(f"rows of group {dict(zip(keys, _tup(k) if keys else ()))} differ in {c!r} "
-                              f"({sorted(map(str, s[c].unique()))[:4]}): add {c!r} to `by`, or filter the table first")
+                              f"({sorted(map(str, s[c].unique()))[:4]}): add {c!r} to `by`, or filter the "
+                              "table first")
 
 def pair_with_baseline(df: pd.DataFrame, # tidy results
                        metric: str, # value of the `metric` column to use
@@ -101,7 +117,7 @@ def pair_with_baseline(df: pd.DataFrame, # tidy results
                        units=UNITS, # pairing units (those present); replicates are averaged
                        baseline=None, # boolean mask or function(df) -> mask; default `baseline_mask`
                       ) -> pd.DataFrame:
-    "One row per steered group and unit with its `value` and the same unit's unsteered `baseline` (NaN if absent)."
+    "One row per steered group and unit: its `value`, and the unsteered `baseline` of that unit (or NaN)."
     d = _metric_rows(df, metric)
     by = list(_tup(by))
     missing = [c for c in by if c not in d.columns]
@@ -114,8 +130,8 @@ def pair_with_baseline(df: pd.DataFrame, # tidy results
     is_base = _resolve_baseline(d, baseline)
     b, s = d[is_base], d[~is_base]
     if b.empty:
-        raise DataError(f"no unsteered baseline rows for metric {metric!r}: baseline rows have alpha == 0 or layer "
-                        "NaN/-1; add them to the sweep or pass `baseline=`")
+        raise DataError(f"no unsteered baseline rows for metric {metric!r}: baseline rows have alpha == 0 or "
+                        "layer NaN/-1; add them to the sweep or pass `baseline=`")
     _check_one_config(s, keys)
     sm = s.groupby(keys + units, dropna=False)['value'].mean().reset_index()
     bm = b.groupby(match + units, dropna=False)['value'].mean().rename('baseline').reset_index()
@@ -136,8 +152,8 @@ def bootstrap_ci(x, # (n,) values, one per unit; NaN not allowed
     if n < 2: return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
     if n_boot * n <= 10_000_000:
-        means = x[rng.integers(0, n, (n_boot, n))].mean(axis=1)     # (n_boot,): the draw scipy.stats.bootstrap makes
-    else:                                                            # large inputs: draw in chunks to bound memory
+        means = x[rng.integers(0, n, (n_boot, n))].mean(axis=1)     # (n_boot,): scipy.stats.bootstrap's draw
+    else:                                                           # large inputs: chunks bound the memory
         step = max(1, 10_000_000 // n)
         means = np.concatenate([x[rng.integers(0, n, (min(step, n_boot - i), n))].mean(axis=1)
                                 for i in range(0, n_boot, step)])
@@ -167,12 +183,13 @@ def effect_vs_baseline(df: pd.DataFrame, # tidy results
         ok = g['value'].notna() & g['baseline'].notna()
         diff = (g['value'] - g['baseline'])[ok].to_numpy()
         n_drop = int((~ok).sum())
-        r = dict(zip(keys, k), n_units=len(diff), mean_steered=math.nan, mean_baseline=math.nan, effect=math.nan,
-                 ci_low=math.nan, ci_high=math.nan)
+        r = dict(zip(keys, k), n_units=len(diff), mean_steered=math.nan, mean_baseline=math.nan,
+                 effect=math.nan, ci_low=math.nan, ci_high=math.nan)
         why = ''
         if len(diff) == 0: why = 'no unit has both a steered and an unsteered value'
         else:
-            r.update(mean_steered=g['value'][ok].mean(), mean_baseline=g['baseline'][ok].mean(), effect=diff.mean())
+            r.update(mean_steered=g['value'][ok].mean(), mean_baseline=g['baseline'][ok].mean(),
+                     effect=diff.mean())
             if len(diff) < 2: why = 'one paired unit: no CI'
             else: r['ci_low'], r['ci_high'] = bootstrap_ci(diff, n_boot, level, seed)
         r['reason'] = _reason(why, f'{n_drop} units without a pair dropped' if n_drop else '')
@@ -216,7 +233,7 @@ def paired_test(x, # (n,) steered values, one per seed
                 y, # (n,) matched baseline values
                 alternative: str = 'greater', # 'greater' (x > y), 'less' or 'two-sided'
                ) -> dict:
-    "Paired t-test and Wilcoxon signed-rank test of x against y; NaN with a `reason` where a test is undefined."
+    "Paired t-test and Wilcoxon signed-rank test of x against y; NaN with a `reason` where one is undefined."
     if alternative not in ('greater', 'less', 'two-sided'):
         raise ConfigError(f"alternative must be 'greater', 'less' or 'two-sided', got {alternative!r}")
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -275,8 +292,9 @@ def seed_tests(df: pd.DataFrame, # tidy results with a seed column
                strata=STRATA, # analysed separately (those present)
                baseline=None, # override of `baseline_mask`
               ) -> pd.DataFrame:
-    "Per configuration: paired t-test and Wilcoxon across seeds against the baseline, with Holm and BH columns."
-    if seed_col not in df.columns: raise ConfigError(f'seed_tests needs a {seed_col!r} column (one value per replicate)')
+    "Per configuration: paired t-test and Wilcoxon across seeds against the baseline, with Holm and BH."
+    if seed_col not in df.columns:
+        raise ConfigError(f'seed_tests needs a {seed_col!r} column (one value per replicate)')
     p = pair_with_baseline(df, metric, by, strata, (seed_col, item), baseline)
     keys = [c for c in _present(p, strata) if c not in _tup(by)] + list(_tup(by))
     bad = p['value'].isna() | p['baseline'].isna()
@@ -301,7 +319,7 @@ def mcnemar_test(w2r: int, # discordant items fixed by steering
                  r2w: int, # discordant items broken by steering
                  exact: bool | None = None, # exact binomial test; None: exact when w2r + r2w < 25
                 ) -> dict:
-    "McNemar's test on the discordant counts: statistic, p-value, which test, and a reason when there is nothing to test."
+    "McNemar's test on the discordant counts: statistic, p-value, which test, and why when there is none."
     w2r, r2w = int(w2r), int(r2w)
     n = w2r + r2w
     if exact is None: exact = n < 25
@@ -323,12 +341,13 @@ def flip_table(df: pd.DataFrame, # tidy results with a 0/1 correctness metric; o
                units=UNITS, # paired units (those present)
                baseline=None, # override of `baseline_mask`
               ) -> pd.DataFrame:
-    "Per group: baseline and steered accuracy, flips both ways, and McNemar's test (Holm-adjusted over the table)."
+    "Per group: baseline and steered accuracy, flips both ways, and McNemar's test (Holm over the table)."
     p = pair_with_baseline(df, metric, by, strata, units, baseline)
     vals = pd.concat([p['value'], p['baseline']]).dropna()
     if not vals.isin([0.0, 1.0]).all():
         raise DataError(f'flips need 0/1 correctness values in {metric!r}; got e.g. '
-                        f'{sorted(set(vals[~vals.isin([0.0, 1.0])]))[:3]} (threshold scores first, and make sure '
+                        f'{sorted(set(vals[~vals.isin([0.0, 1.0])]))[:3]} (threshold scores first, and make '
+                        'sure '
                         'replicate rows of a unit agree)')
     keys = [c for c in _present(p, strata) if c not in _tup(by)] + list(_tup(by))
     rows = []
@@ -341,7 +360,8 @@ def flip_table(df: pd.DataFrame, # tidy results with a 0/1 correctness metric; o
         r['delta'] = r['steered_acc'] - r['baseline_acc']
         r.update(w2r=w2r, r2w=r2w, net_flips=w2r - r2w)
         if len(s) == 0:
-            r.update(statistic=math.nan, p_value=math.nan, test='', reason='no item has both a steered and a baseline value')
+            r.update(statistic=math.nan, p_value=math.nan, test='',
+                     reason='no item has both a steered and a baseline value')
         else:
             t = mcnemar_test(w2r, r2w, exact)
             r.update(t)
@@ -352,6 +372,56 @@ def flip_table(df: pd.DataFrame, # tidy results with a 0/1 correctness metric; o
     out.insert(out.columns.get_loc('p_value') + 1, 'p_holm', adjust_pvalues(out['p_value'], 'holm'))
     return out
 
+# %% ../nbs/10_stats.ipynb #81e251aa
+def _correct_sets(d: pd.DataFrame) -> list[set]:
+    "Each row's correct positions: `correct_pos` ('0' or '0 2') where present, else {answer_pos}."
+    if 'correct_pos' in d.columns:
+        return [{int(x) for x in str(c).split()} if isinstance(c, str) and c.strip() else {int(a)}
+                for c, a in zip(d['correct_pos'], d['answer_pos'])]
+    return [{int(a)} for a in d['answer_pos']]
+
+def position_table(df: pd.DataFrame, # multiple-choice rows with answer_pos, pred_pos, n_choices
+                   by=('config_id',), # one histogram per group (columns that are absent are ignored)
+                   metric: str = 'correct', # the rows to count (one per item and configuration)
+                  ) -> pd.DataFrame:
+    "Where correct answers and predictions sit: one row per group and position, with counts and shares."
+    need = [c for c in ('answer_pos', 'pred_pos', 'n_choices') if c not in df.columns]
+    if need: raise DataError(f'no {", ".join(need)} column: position statistics need the rows of '
+                             'steernb.metrics.mcq_accuracy or steernb.train.mcq_last_token')
+    d, keys, out = df[df['metric'] == metric], _present(df, by), []
+    if d.empty:
+        raise DataError(f'no rows of metric {metric!r}: positions are counted on 0/1 correctness rows')
+    for k, g in _groups(d, keys):
+        sets, n = _correct_sets(g), len(g)
+        for pos in range(int(g['n_choices'].max())):
+            answers, preds = sum(pos in s for s in sets), int((g['pred_pos'] == pos).sum())
+            out.append({**dict(zip(keys, k)), 'position': pos, 'label': chr(65 + pos), 'n_items': n,
+                        'answers': answers, 'answer_share': answers / n, 'preds': preds,
+                        'pred_share': preds / n})
+    return pd.DataFrame(out)
+
+# %% ../nbs/10_stats.ipynb #6e5164f1
+def position_bias(df: pd.DataFrame, # multiple-choice rows with answer_pos, pred_pos, n_choices
+                  by=('config_id',), # one row per group (columns that are absent are ignored)
+                  metric: str = 'correct',
+                 ) -> pd.DataFrame:
+    "Accuracy beside the best constant-position baseline, chance, and where answers and predictions sit."
+    tab, keys, out = position_table(df, by, metric), _present(df, by), []
+    d = df[df['metric'] == metric]
+    for k, g in _groups(d, keys):
+        t = tab[(tab[keys] == pd.Series(dict(zip(keys, k)))).all(axis=1)] if keys else tab
+        best = t.sort_values(['answer_share', 'position'], ascending=[False, True]).iloc[0]
+        top = t.sort_values(['pred_share', 'position'], ascending=[False, True]).iloc[0]
+        n_right = [len(s) for s in _correct_sets(g)]
+        row = {**dict(zip(keys, k)), 'n_items': len(g), 'accuracy': float(g['value'].mean()),
+               'constant_baseline': float(best['answer_share']), 'constant_position': int(best['position']),
+               'chance': float(np.mean(np.array(n_right) / g['n_choices'].to_numpy())),
+               'top_pred_position': int(top['position']), 'top_pred_share': float(top['pred_share'])}
+        row.update({f'answer_share_{p}': float(s) for p, s in zip(t['position'], t['answer_share'])})
+        row.update({f'pred_share_{p}': float(s) for p, s in zip(t['position'], t['pred_share'])})
+        out.append(row)
+    return pd.DataFrame(out)
+
 # %% ../nbs/10_stats.ipynb #b1bc1674
 def select_on_val(df: pd.DataFrame, # tidy results with a split column
                   metric: str, # metric to optimise
@@ -359,21 +429,25 @@ def select_on_val(df: pd.DataFrame, # tidy results with a split column
                   split_col: str = 'split', # the split column
                   val: str = 'val', # value of `split_col` used for selection
                   maximize: bool = True, # maximise (True) or minimise the mean metric
-                  within=None, # choose separately per value of these (default: model, concept, benchmark present)
+                  within=None, # choose separately per value of these (default: model, concept, benchmark)
                   include_baseline: bool = False, # let the unsteered baseline compete
                   baseline=None, # override of `baseline_mask`
                  ) -> pd.DataFrame:
     "The best configuration per stratum by the mean `metric` on the validation split only."
     if split_col not in df.columns: raise ConfigError(f'select_on_val needs a {split_col!r} column')
     v = df[df[split_col] == val]                        # nothing below sees any other split
-    if v.empty: raise DataError(f'no rows with {split_col} == {val!r}; splits present: {sorted(map(str, df[split_col].unique()))}')
+    if v.empty:
+        raise DataError(f'no rows with {split_col} == {val!r}; splits present: '
+                        f'{sorted(map(str, df[split_col].unique()))}')
     v = _metric_rows(v, metric)
     if not include_baseline: v = v[~_resolve_baseline(v, baseline)]
     by = list(_tup(by))
-    within = [c for c in _present(v, within if within is not None else ('model', 'concept', 'benchmark')) if c not in by]
+    within = [c for c in _present(v, within if within is not None
+                                  else ('model', 'concept', 'benchmark')) if c not in by]
     for c in STRATA:
         if c != split_col and c in v.columns and c not in within + by and v[c].nunique(dropna=False) > 1:
-            raise ConfigError(f"the validation rows mix several values of {c!r}: add it to `within` (choose per {c}) "
+            raise ConfigError(f"the validation rows mix several values of {c!r}: add it to `within` (choose "
+                              f"per {c}) "
                               "or filter the table first")
     _check_one_config(v, within + by)
     means = v.groupby(within + by, dropna=False)['value'].agg(val_score='mean', n_val='count').reset_index()
@@ -387,7 +461,8 @@ def select_on_val(df: pd.DataFrame, # tidy results with a split column
         best = g['val_score'].max() if maximize else g['val_score'].min()
         top = g[g['val_score'] == best]
         r = top.iloc[0].to_dict()
-        r['reason'] = f'tie between {len(top)} configurations: chose the first in sort order' if len(top) > 1 else ''
+        tie = f'tie between {len(top)} configurations: chose the first in sort order'
+        r['reason'] = tie if len(top) > 1 else ''
         rows.append(r)
     out = pd.DataFrame(rows)
     out.attrs.update(metric=metric, by=by, within=within, maximize=maximize)
@@ -412,8 +487,9 @@ def report_on_test(df: pd.DataFrame, # tidy results with a split column
     by = list(_tup(by)) if by is not None else list(chosen.attrs.get('by', ('layer', 'alpha')))
     if split_col not in df.columns: raise ConfigError(f'report_on_test needs a {split_col!r} column')
     t = _metric_rows(df[df[split_col] == test], metric)
-    within = [c for c in chosen.columns if c in t.columns and c not in by and c not in ('metric', 'value', split_col)]
-    strata = [c for c in within if c not in CONFIG_COLS]    # e.g. benchmark: the baseline is matched within these
+    within = [c for c in chosen.columns if c in t.columns and c not in by
+              and c not in ('metric', 'value', split_col)]
+    strata = [c for c in within if c not in CONFIG_COLS]    # e.g. benchmark: baselines are matched within it
     cfg = [c for c in within if c in CONFIG_COLS] + by      # e.g. method: one baseline serves every method
     is_base = _resolve_baseline(t, baseline)
     rows = []
@@ -426,16 +502,18 @@ def report_on_test(df: pd.DataFrame, # tidy results with a split column
         sub = t[sel_b | sel_s]
         r = {col: c[col] for col in within + by} | dict(val_score=c.get('val_score', math.nan))
         if not sel_s.any():
-            rows.append(r | dict(n_units=0, test_score=math.nan, reason='the chosen configuration has no test rows'))
+            rows.append(r | dict(n_units=0, test_score=math.nan,
+                                 reason='the chosen configuration has no test rows'))
             continue
-        sc = mean_ci(sub[sel_s[sub.index]], metric, by=cfg, n_boot=n_boot, level=level, seed=seed, strata=strata,
-                     units=units).iloc[0]
+        sc = mean_ci(sub[sel_s[sub.index]], metric, by=cfg, n_boot=n_boot, level=level, seed=seed,
+                     strata=strata, units=units).iloc[0]
         r.update(test_score=sc['mean'], test_ci_low=sc['ci_low'], test_ci_high=sc['ci_high'])
         if sel_b.any():
             e = effect_vs_baseline(sub, metric, by=cfg, n_boot=n_boot, level=level, seed=seed, strata=strata,
                                    units=units, baseline=is_base[sub.index]).iloc[0]
             r.update(n_units=e['n_units'], baseline_score=e['mean_baseline'], effect=e['effect'],
-                     effect_ci_low=e['ci_low'], effect_ci_high=e['ci_high'], reason=_reason(sc['reason'], e['reason']))
+                     effect_ci_low=e['ci_low'], effect_ci_high=e['ci_high'],
+                     reason=_reason(sc['reason'], e['reason']))
         else:
             r.update(n_units=sc['n_units'], baseline_score=math.nan, effect=math.nan,
                      reason=_reason(sc['reason'], 'no baseline rows on the test split'))
@@ -445,7 +523,7 @@ def report_on_test(df: pd.DataFrame, # tidy results with a split column
     return out
 
 # %% ../nbs/10_stats.ipynb #6f679b5e
-def cross_benchmark_summary(df: pd.DataFrame, # tidy 0/1 results, val and test splits, baseline rows per benchmark
+def cross_benchmark_summary(df: pd.DataFrame, # tidy 0/1 results: val and test splits, baselines per benchmark
                             metric: str = 'correct', # the 0/1 metric
                             by=('benchmark', 'method'), # one row per value
                             config=('layer', 'alpha'), # configuration columns chosen on validation
@@ -464,12 +542,14 @@ def cross_benchmark_summary(df: pd.DataFrame, # tidy 0/1 results, val and test s
     flips = flip_table(sel, metric, by=by, exact=exact, strata=[c for c in STRATA if c != split_col])
     out = chosen.rename(columns={'val_score': 'val_acc'}).drop(columns=['n_val']).merge(
         flips.rename(columns={'reason': 'flip_reason'}), on=within, how='left')
-    out['reason'] = [_reason(a, b if isinstance(b, str) else '') for a, b in zip(out['reason'], out['flip_reason'])]
-    out = out.drop(columns=['flip_reason']).rename(columns={'steered_acc': 'test_acc', 'baseline_acc': 'baseline_test_acc'})
+    out['reason'] = [_reason(a, b if isinstance(b, str) else '')
+                     for a, b in zip(out['reason'], out['flip_reason'])]
+    out = out.drop(columns=['flip_reason']).rename(columns={'steered_acc': 'test_acc',
+                                                            'baseline_acc': 'baseline_test_acc'})
     return out[[c for c in out.columns if c != 'reason'] + ['reason']]
 
 def cross_benchmark_flips(summary: pd.DataFrame) -> pd.DataFrame:
-    "The flips columns of `cross_benchmark_summary` (painless-activation-steering's `cross_benchmark_flips.csv`)."
+    "The flips columns of `cross_benchmark_summary` (painless-activation-steering's flips table)."
     return summary[['benchmark', 'method', 'r2w', 'w2r', 'net_flips', 'p_value', 'p_holm']]
 
 # %% ../nbs/10_stats.ipynb #94b136af
@@ -485,21 +565,26 @@ def mixed_effects(data: pd.DataFrame, # wide rows (one column per variable) or t
     response = formula.split('~')[0].strip()
     d = data
     if metric is not None: d = _metric_rows(data, metric).rename(columns={'value': response})
-    if response not in d.columns: raise ConfigError(f'response {response!r} of the formula is not a column: {list(d.columns)}')
-    if groups not in d.columns: raise ConfigError(f'grouping column {groups!r} is not in the table: {list(d.columns)}')
+    if response not in d.columns:
+        raise ConfigError(f'response {response!r} of the formula is not a column: {list(d.columns)}')
+    if groups not in d.columns:
+        raise ConfigError(f'grouping column {groups!r} is not in the table: {list(d.columns)}')
     d = d.dropna(subset=[response, groups])
     if d[groups].nunique() < 2:
-        raise DataError(f'a random intercept per {groups!r} needs at least 2 groups, got {d[groups].nunique()}')
+        raise DataError(f'a random intercept per {groups!r} needs at least 2 groups, got '
+                        f'{d[groups].nunique()}')
     if d[response].nunique() < 2: raise DataError(f'the response {response!r} is constant: nothing to model')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         fit = smf.mixedlm(formula, d, groups=d[groups], re_formula=re_formula).fit(reml=reml)
     ci = fit.conf_int()
     out = pd.DataFrame(dict(term=fit.params.index, estimate=fit.params.values, std_err=fit.bse.values,
-                            z=fit.tvalues.values, p_value=fit.pvalues.values, ci_low=ci[0].values, ci_high=ci[1].values))
+                            z=fit.tvalues.values, p_value=fit.pvalues.values, ci_low=ci[0].values,
+                            ci_high=ci[1].values))
     out.insert(1, 'effect', np.where(out['term'].isin(fit.fe_params.index), 'fixed', 'random'))
     msgs = sorted({str(w.message).split('\n')[0] for w in caught if issubclass(w.category, Warning)})
-    out['reason'] = '' if fit.converged and not msgs else _reason('' if fit.converged else 'did not converge', *msgs)
+    out['reason'] = '' if fit.converged and not msgs else _reason('' if fit.converged else 'did not converge',
+                                                                  *msgs)
     out.attrs.update(converged=bool(fit.converged), n_obs=int(fit.nobs), n_groups=len(fit.model.group_labels),
                      formula=formula, groups=groups)
     return out
@@ -520,24 +605,27 @@ def wilson_ci(count, # successes (may be fractional, e.g. wins + ties/2)
     return center - half, center + half
 
 # %% ../nbs/10_stats.ipynb #b1deb6bd
-def _order_key(v): return (isinstance(v, str), v)
+def order_key(v) -> tuple:
+    "A sort key for configuration values of mixed types: numbers first, then strings."
+    return (isinstance(v, str), v)
 
 _TIE = object()   # a judged tie (distinct from a missing judgement)
 
 def resolve_pairwise(judgements: pd.DataFrame, # one row per judgement (or per pair, see `orders_in_row`)
                      a: str = 'a_config', # config shown first (response A)
                      b: str = 'b_config', # config shown second (response B)
-                     winner: str = 'winner', # 'a', 'b', 'tie' (or the winning config's value); NaN/None = no verdict
+                     winner: str = 'winner', # 'a', 'b', 'tie' or the winner's config; NaN/None: no verdict
                      item: str = 'item_id', # prompt / item column
                      by=(), # extra grouping columns (e.g. layer, epoch)
-                     orders_in_row: bool = False, # each row already combines both orders (`steernb.judge.rank_pairs`)
+                     orders_in_row: bool = False, # each row combines both orders (`judge.rank_pairs`)
                      require_both: bool = True, # drop pairs judged in only one order (with a warning)
                     ) -> pd.DataFrame:
     "One row per item and unordered pair: the winner over both orders (a tie when the orders disagree)."
     by = list(_tup(by))
     need = [a, b, winner, item] + by
     missing = [c for c in need if c not in judgements.columns]
-    if missing: raise ConfigError(f'pairwise judgements need columns {missing}; got {list(judgements.columns)}')
+    if missing:
+        raise ConfigError(f'pairwise judgements need columns {missing}; got {list(judgements.columns)}')
     acc: dict = {}
     n_none = 0
     for row in judgements[need].itertuples(index=False):
@@ -551,7 +639,7 @@ def resolve_pairwise(judgements: pd.DataFrame, # one row per judgement (or per p
         elif ws in ('tie', 'draw', 'equal'): win = _TIE
         elif w == x or w == y: win = w
         else: raise DataError(f'winner {w!r} is neither a, b, tie nor one of the pair ({x!r}, {y!r})')
-        c1, c2 = sorted((x, y), key=_order_key)
+        c1, c2 = sorted((x, y), key=order_key)
         order = 'both' if orders_in_row else ('first' if x == c1 else 'second')
         slot = acc.setdefault((*g, it, c1, c2), {})
         if order in slot: raise DataError(f'pair ({c1!r}, {c2!r}) on item {it!r} is judged twice'
@@ -573,6 +661,7 @@ def resolve_pairwise(judgements: pd.DataFrame, # one row per judgement (or per p
                       (' and were dropped (pass require_both=False to keep them)' if require_both else ''))
     return pd.DataFrame(rows, columns=by + [item, 'config_1', 'config_2', 'winner', 'outcome', 'n_orders'])
 
+# %% ../nbs/10_stats.ipynb #b1cd42a0
 def win_rates(judgements: pd.DataFrame, # raw judgement rows (see `resolve_pairwise`) or its output
               against=None, # keep only comparisons against this config (e.g. the baseline multiplier 0)
               ties: str = 'half', # 'half' (a tie counts 1/2), 'exclude' (drop ties) or 'loss'
@@ -581,7 +670,8 @@ def win_rates(judgements: pd.DataFrame, # raw judgement rows (see `resolve_pairw
               **resolve_kw, # passed to `resolve_pairwise`
              ) -> pd.DataFrame:
     "Per (config, opponent): wins, losses, ties and the win rate with a Wilson CI."
-    if ties not in ('half', 'exclude', 'loss'): raise ConfigError(f"ties must be 'half', 'exclude' or 'loss', got {ties!r}")
+    if ties not in ('half', 'exclude', 'loss'):
+        raise ConfigError(f"ties must be 'half', 'exclude' or 'loss', got {ties!r}")
     by = list(_tup(by))
     res = judgements if 'outcome' in judgements.columns else resolve_pairwise(judgements, by=by, **resolve_kw)
     o1 = res.assign(config=res['config_1'], opponent=res['config_2'], result=res['outcome'].map(
@@ -590,9 +680,11 @@ def win_rates(judgements: pd.DataFrame, # raw judgement rows (see `resolve_pairw
         {'config_2': 'win', 'config_1': 'loss', 'tie': 'tie'}))
     both = pd.concat([o1, o2], ignore_index=True)
     if against is not None: both = both[both['opponent'] == against]
-    if both.empty: raise DataError('no comparisons to count' + (f' against {against!r}' if against is not None else ''))
+    if both.empty:
+        raise DataError('no comparisons to count' + (f' against {against!r}' if against is not None else ''))
     cnt = both.groupby(by + ['config', 'opponent'])['result'].value_counts().unstack(fill_value=0)
-    cnt = cnt.reindex(columns=['win', 'loss', 'tie'], fill_value=0).rename(columns={'win': 'wins', 'loss': 'losses', 'tie': 'ties'})
+    cnt = cnt.reindex(columns=['win', 'loss', 'tie'], fill_value=0)
+    cnt = cnt.rename(columns={'win': 'wins', 'loss': 'losses', 'tie': 'ties'})
     out = cnt.reset_index()
     out.columns.name = None
     if ties == 'half': out['n'], k = out.wins + out.losses + out.ties, out.wins + 0.5 * out.ties
@@ -605,7 +697,7 @@ def win_rates(judgements: pd.DataFrame, # raw judgement rows (see `resolve_pairw
 
 # %% ../nbs/10_stats.ipynb #e71a6076
 def _with_baseline_points(d, keys, x, is_base):
-    "Steered rows plus each stratum's baseline rows copied into every configuration group of that stratum, at x = 0."
+    "Steered rows plus each stratum's baseline rows, copied into each configuration group of it at x = 0."
     s, b = d[~is_base], d[is_base].copy()
     cfg = [c for c in keys if c in CONFIG_COLS and c != x]
     if b.empty or not cfg: return d
@@ -639,13 +731,15 @@ def item_slopes(df: pd.DataFrame, # tidy results
     xc = pts[x] - g[x].transform('mean')
     yc = pts['value'] - g['value'].transform('mean')
     agg = pts.assign(sxy=xc * yc, sxx=xc ** 2).groupby(keys, dropna=False).agg(
-        sxy=('sxy', 'sum'), sxx=('sxx', 'sum'), n_points=(x, 'count'), xm=(x, 'mean'), ym=('value', 'mean')).reset_index()
+        sxy=('sxy', 'sum'), sxx=('sxx', 'sum'), n_points=(x, 'count'), xm=(x, 'mean'),
+        ym=('value', 'mean')).reset_index()
     ok = agg['sxx'] > 0
     agg['slope'] = np.where(ok, agg['sxy'] / agg['sxx'].where(ok, 1.0), np.nan)
     agg['intercept'] = agg['ym'] - agg['slope'] * agg['xm']
     agg['reason'] = np.where(ok, '', f'fewer than 2 distinct {x} values')
     return agg[keys + ['n_points', 'slope', 'intercept', 'reason']]
 
+# %% ../nbs/10_stats.ipynb #e271da00
 def steerability(df: pd.DataFrame, # tidy results
                  metric: str, # the propensity
                  x: str = 'alpha', # the strength column
@@ -664,13 +758,14 @@ def steerability(df: pd.DataFrame, # tidy results
     is_base = _resolve_baseline(d, baseline)
     keys = [c for c in _present(sl, strata) if c not in _tup(by)] + list(_tup(by))
     d = _with_baseline_points(d, keys, x, is_base) if include_baseline else d[~is_base]
-    curves = {k: g for k, g in _groups(d.dropna(subset=['value', x]).groupby(keys + [x], dropna=False)['value']
-                                        .mean().reset_index(), keys)}
+    means = d.dropna(subset=['value', x]).groupby(keys + [x], dropna=False)['value'].mean().reset_index()
+    curves = dict(_groups(means, keys))
     rows = []
     for k, g in _groups(sl, keys):
         s = g['slope'].dropna().to_numpy()
-        r = dict(zip(keys, k), n_items=len(s), mean_slope=s.mean() if len(s) else math.nan, slope_ci_low=math.nan,
-                 slope_ci_high=math.nan, frac_anti=(s < 0).mean() if len(s) else math.nan)
+        r = dict(zip(keys, k), n_items=len(s), mean_slope=s.mean() if len(s) else math.nan,
+                 slope_ci_low=math.nan, slope_ci_high=math.nan,
+                 frac_anti=(s < 0).mean() if len(s) else math.nan)
         why = []
         if len(s) == 0: why.append(f'no item has 2 distinct {x} values')
         elif len(s) == 1: why.append('one item: no CI')
@@ -681,13 +776,15 @@ def steerability(df: pd.DataFrame, # tidy results
             r['auc'] = float(np.trapezoid(c['value'], c[x]))
             r['auc_norm'] = r['auc'] / (r['x_max'] - r['x_min'])
         else: why.append(f'AUC needs at least 2 {x} values')
-        if (g['slope'].isna()).any() and len(s): why.append(f"{int(g['slope'].isna().sum())} items without a slope")
+        if (g['slope'].isna()).any() and len(s):
+            why.append(f"{int(g['slope'].isna().sum())} items without a slope")
         r['reason'] = '; '.join(why)
         rows.append(r)
     return pd.DataFrame(rows)
 
 # %% ../nbs/10_stats.ipynb #9b30faff
 def _criteria(criteria) -> dict:
+    "{column: 'max' | 'min'} of any accepted form."
     if isinstance(criteria, dict):
         bad = {k: v for k, v in criteria.items() if v not in ('max', 'min')}
         if bad: raise ConfigError(f"criteria directions must be 'max' or 'min', got {bad}")
@@ -695,9 +792,11 @@ def _criteria(criteria) -> dict:
     return {c: 'max' for c in _tup(criteria)}
 
 def _normalised(table, crit):
+    "Each criterion min-max scaled to [0, 1], flipped where lower is better."
     cols = {}
     for c, direction in crit.items():
-        if c not in table.columns: raise ConfigError(f'criterion {c!r} is not a column: {list(table.columns)}')
+        if c not in table.columns:
+            raise ConfigError(f'criterion {c!r} is not a column: {list(table.columns)}')
         v = pd.to_numeric(table[c], errors='coerce').astype(float)
         lo, hi = v.min(), v.max()
         if not hi > lo:
@@ -707,6 +806,7 @@ def _normalised(table, crit):
         cols[c] = n if direction == 'max' else 1 - n
     return pd.DataFrame(cols)
 
+# %% ../nbs/10_stats.ipynb #79c786cb
 def rank_candidates(table: pd.DataFrame, # one row per candidate vector
                     criteria, # {'column': 'max'|'min'} or a list of columns (all maximised)
                     weights=None, # {'column': weight} (default: equal)
@@ -714,7 +814,8 @@ def rank_candidates(table: pd.DataFrame, # one row per candidate vector
     "Candidates with normalised criteria (`norm_<c>`), weighted `score` and `rank` (1 = best)."
     crit = _criteria(criteria)
     w = np.array([float((weights or {}).get(c, 1.0 if weights is None else 0.0)) for c in crit])
-    if (w < 0).any() or w.sum() <= 0: raise ConfigError(f'weights must be non-negative with a positive sum, got {dict(zip(crit, w))}')
+    if (w < 0).any() or w.sum() <= 0:
+        raise ConfigError(f'weights must be non-negative with a positive sum, got {dict(zip(crit, w))}')
     n = _normalised(table, crit)
     out = table.copy()
     for c in crit: out[f'norm_{c}'] = n[c]
@@ -733,6 +834,7 @@ def simplex_grid(k: int, # number of criteria
     pts = [c for c in itertools.product(range(m + 1), repeat=k) if sum(c) == m]
     return np.array(pts, float) / m
 
+# %% ../nbs/10_stats.ipynb #bd864e20
 def weight_sensitivity(table: pd.DataFrame, # one row per candidate
                        criteria, # as in `rank_candidates`
                        n_samples: int = 2000, # Dirichlet samples (scheme 'dirichlet')
@@ -741,14 +843,15 @@ def weight_sensitivity(table: pd.DataFrame, # one row per candidate
                        step: float = 0.1, # grid spacing (scheme 'grid')
                        seed: int = 0, # sampling seed
                       ) -> pd.DataFrame:
-    "Per candidate: how often it ranks first, and its rank's mean, spread and range over many weight vectors."
+    "Per candidate: how often it ranks first, and its rank's mean, spread and range over many weightings."
     crit = _criteria(criteria)
     n = _normalised(table, crit)
     ok = ~n.isna().any(axis=1)
     if (~ok).any(): warnings.warn(f'{int((~ok).sum())} candidates with a missing criterion are left out')
     if ok.sum() == 0: raise DataError('no candidate has every criterion')
     N = n[ok].to_numpy()                                                  # (n_cand, k)
-    if scheme == 'dirichlet': W = np.random.default_rng(seed).dirichlet(np.full(len(crit), concentration), n_samples)
+    if scheme == 'dirichlet':
+        W = np.random.default_rng(seed).dirichlet(np.full(len(crit), concentration), n_samples)
     elif scheme == 'grid': W = simplex_grid(len(crit), step)
     else: raise ConfigError(f"scheme must be 'dirichlet' or 'grid', got {scheme!r}")
     S = W @ N.T                                                           # (n_weights, n_cand)
@@ -798,25 +901,28 @@ def config_means(df: pd.DataFrame, # tidy results
     keys = [c for c in _present(d, strata) if c not in _tup(by)] + list(_tup(by))
     d = d.assign(value=pd.to_numeric(d['value'], errors='coerce'))
     wide = d.groupby(keys + ['metric'], dropna=False)['value'].mean().unstack('metric')
-    n = d.groupby(keys, dropna=False)['item_id'].nunique() if 'item_id' in d.columns else d.groupby(keys, dropna=False).size()
+    g = d.groupby(keys, dropna=False)
+    n = g['item_id'].nunique() if 'item_id' in d.columns else g.size()
     wide.columns.name = None
     return wide.assign(n_items=n).reset_index()
 
-def best_valid_per_layer(table: pd.DataFrame, # one row per configuration (see `config_means`), baseline rows included
+def best_valid_per_layer(table: pd.DataFrame, # one row per configuration (`config_means`), baselines included
                          trait: str = 'trait', # trait score column (0-100)
                          coherence: str = 'coherence', # coherence score column (0-100)
                          by=('layer',), # one best row per value
                          min_coherence: float = 77, # validity threshold on coherence
                          min_delta: float = 20, # |delta| threshold for a strong result
                          direction: str = 'positive', # 'positive' (induce the trait) or 'negative' (suppress)
-                         baseline_trait: float | None = None, # unsteered trait score (default: mean of baseline rows)
+                         baseline_trait: float | None = None, # unsteered trait score (default: baseline mean)
                          baseline=None, # override of `baseline_mask`
                         ) -> pd.DataFrame:
     "Per layer: the valid configuration (coherence >= threshold) with the largest trait delta in `direction`."
-    if direction not in ('positive', 'negative'): raise ConfigError(f"direction must be 'positive' or 'negative', got {direction!r}")
+    if direction not in ('positive', 'negative'):
+        raise ConfigError(f"direction must be 'positive' or 'negative', got {direction!r}")
     is_base = _resolve_baseline(table, baseline)
     if baseline_trait is None:
-        if not is_base.any(): raise DataError('no baseline rows to compute the trait delta from: pass baseline_trait=')
+        if not is_base.any():
+            raise DataError('no baseline rows to compute the trait delta from: pass baseline_trait=')
         baseline_trait = float(table.loc[is_base, trait].mean())
     t = table[~is_base].copy()
     t['delta'] = t[trait] - baseline_trait
@@ -829,13 +935,15 @@ def best_valid_per_layer(table: pd.DataFrame, # one row per configuration (see `
     for k, g in _groups(t, by):
         v = g[g['valid']].dropna(subset=['delta'])
         if v.empty:
-            why = (f'the {int(g["valid"].sum())} configurations with coherence >= {min_coherence:g} have no trait score'
+            why = (f'the {int(g["valid"].sum())} configurations with coherence >= {min_coherence:g} have no '
+                   'trait score'
                    if g['valid'].any() else
                    f'no configuration reaches coherence >= {min_coherence:g} (best {g[coherence].max():.1f})')
             rows.append(dict(zip(by, k), reason=why))
             continue
         r = v.loc[(sign * v['delta']).idxmax()].to_dict()
-        r['reason'] = '' if r['strong'] else f'best valid |delta| {abs(r["delta"]):.1f} < {min_delta:g}: weak vector'
+        weak = f'best valid |delta| {abs(r["delta"]):.1f} < {min_delta:g}: weak vector'
+        r['reason'] = '' if r['strong'] else weak
         rows.append(r)
     out = pd.DataFrame(rows).reindex(columns=list(dict.fromkeys([*t.columns, 'reason'])))
     out.attrs.update(baseline_trait=baseline_trait, min_coherence=min_coherence, min_delta=min_delta)

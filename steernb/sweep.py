@@ -17,43 +17,86 @@ from .steer import replay_last_logits, replayable as _replayable   # moved to st
 
 
 # %% auto #0
-__all__ = ['ResultStore', 'SweepConfig', 'baseline_config', 'make_grid', 'pair_key', 'run_sweep', 'SearchSettings',
+__all__ = ['set_aside', 'ResultStore', 'SweepConfig', 'baseline_config', 'make_grid', 'pair_key', 'run_sweep', 'SearchSettings',
            'adaptive_search', 'best_per_layer', 'calibrate_to_target']
 
-# %% ../nbs/09_sweep.ipynb #66422fef
+# %% ../nbs/09_sweep.ipynb #b21f7353
+def _parquet_whole(p: Path) -> bool:
+    "Whether a file starts and ends with parquet's magic bytes (cheap: reads 8 bytes)."
+    try:
+        with open(p, 'rb') as f:
+            head = f.read(4)
+            f.seek(-4, os.SEEK_END)
+            return head == b'PAR1' and f.read(4) == b'PAR1'
+    except OSError: return False
+
+def set_aside(p: Path, # a damaged part in a store's `parts/`
+              why: str, # what is wrong with it
+             ) -> Path:
+    "Move a damaged part to the store's `damaged/` folder, with a warning naming it; returns its new path."
+    d = p.parent.parent / 'damaged'
+    d.mkdir(exist_ok=True)
+    os.replace(p, d / p.name)
+    warnings.warn(f'store part {p} is damaged ({why}): moved to {d / p.name}; '
+                  'its rows will be computed again')
+    return d / p.name
+
+# %% ../nbs/09_sweep.ipynb #c6859b22
 class ResultStore:
     "An append-only folder of parquet parts; each row has a `key` naming its (configuration, item) pair."
     def __init__(self, path: str | Path):
-        self.path = Path(path); self.parts_dir = self.path / 'parts'
+        self.path = Path(path)
+        self.parts_dir = self.path / 'parts'
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         self._keys: dict[str, set] = {}          # part name -> keys, read once per part
+        self.dropped: list[str] = []             # damaged parts moved aside by this store object
+        for p in self.parts():
+            if not _parquet_whole(p): self._drop(p, 'not a whole parquet file')
+
+    def _drop(self, p: Path, why: str):
+        set_aside(p, why)
+        self._keys.pop(p.name, None)
+        self.dropped.append(p.name)
+
+    def _read(self, p: Path, columns=None) -> pd.DataFrame | None:
+        "A part's rows; None when it is damaged (it is set aside)."
+        try: return pd.read_parquet(p, columns=columns)
+        except (OSError, ValueError) as e:            # pyarrow's ArrowInvalid is a ValueError
+            self._drop(p, f'{type(e).__name__}: {str(e)[:120]}')
+            return None
 
     def parts(self) -> list[Path]:
         "Finished parts, oldest first (temporary files of interrupted writes are not parts)."
         return sorted(self.parts_dir.glob('part-*.parquet'))
 
+    def keys(self) -> set:
+        "Keys of every finished pair."
+        for p in self.parts():
+            if p.name not in self._keys and (df := self._read(p, ['key'])) is not None:
+                self._keys[p.name] = set(df['key'])
+        return set().union(*(self._keys[p.name] for p in self.parts() if p.name in self._keys))
+
     def append(self, df: pd.DataFrame) -> Path | None:
-        "Write `df` as a new part, atomically."
+        "Write the rows of `df` whose keys are not in the store yet as a new part (None: nothing new)."
         if df is None or not len(df): return None
         if 'key' not in df.columns: raise ConfigError("rows appended to a ResultStore need a 'key' column")
-        buf = io.BytesIO(); df.reset_index(drop=True).to_parquet(buf, index=False)
+        df = df[~df['key'].isin(self.keys())]
+        if not len(df): return None
+        buf = io.BytesIO()
+        df.reset_index(drop=True).to_parquet(buf, index=False)
         name = f'part-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:6]}.parquet'
         p = atomic_write(self.parts_dir / name, buf.getvalue())
         self._keys[p.name] = set(df['key'])
         return p
 
-    def keys(self) -> set:
-        "Keys of every finished pair."
-        out = set()
-        for p in self.parts():
-            if p.name not in self._keys: self._keys[p.name] = set(pd.read_parquet(p, columns=['key'])['key'])
-            out |= self._keys[p.name]
-        return out
-
     def read(self) -> pd.DataFrame:
-        "All rows, in the order they were written."
-        ps = self.parts()
-        return pd.concat([pd.read_parquet(p) for p in ps], ignore_index=True) if ps else pd.DataFrame()
+        "All rows, in the order they were written; a key's rows come from the first part that holds it."
+        frames, seen = [], set()
+        for p in self.parts():
+            if (df := self._read(p)) is None: continue
+            frames.append(df[~df['key'].isin(seen)])
+            seen |= set(df['key'])
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def __len__(self): return len(self.parts())
     def __repr__(self): return f'ResultStore({str(self.path)!r}, {len(self)} parts)'
@@ -108,7 +151,7 @@ def make_grid(vectors: dict, # {layer: SteeringVector}, or {name: {layer: Steeri
                         out.append(SweepConfig(L, a, st.site, str(pos), name or (per_layer[L].concept or ''), scaling, [st]))
     return out
 
-# %% ../nbs/09_sweep.ipynb #12d698b6
+# %% ../nbs/09_sweep.ipynb #9f6ed6d5
 def pair_key(config_id: str, item_id) -> str:
     "The store key of one (configuration, item) pair."
     return stable_hash([config_id, str(item_id)], 16)
@@ -117,12 +160,42 @@ def _item_id(it):
     if isinstance(it, dict): return it['item_id']
     return getattr(it, 'item_id')
 
+# %% ../nbs/09_sweep.ipynb #bf02594a
 def _is_oom(e: BaseException) -> bool:
     return isinstance(e, MemoryError) or 'out of memory' in str(e).lower()
 
+def _attach(df, items, cfgs, extra):
+    "Check `evaluate`'s rows cover the chunk, and add configuration fields and keys."
+    need = {'item_id', 'config_id', 'metric', 'value'}
+    if not need <= set(df.columns):
+        raise ConfigError(f'evaluate() must return columns {sorted(need)}, got {list(df.columns)}')
+    df = df.copy()
+    df['item_id'] = df['item_id'].astype(str)
+    got = set(zip(df['config_id'], df['item_id']))
+    missing = [(c.config_id, str(_item_id(i))) for c in cfgs for i in items
+               if (c.config_id, str(_item_id(i))) not in got]
+    if missing:
+        raise ConfigError(f'evaluate() returned no rows for {len(missing)} (config, item) pairs, '
+                          f'e.g. {missing[0]}: return one row per pair and metric')
+    by_id = {c.config_id: c.fields() for c in cfgs}
+    for col in ('layer', 'alpha', 'site', 'positions', 'vector', 'scaling'):
+        if col not in df.columns: df[col] = [by_id[c][col] for c in df['config_id']]
+    for k, v in (extra or {}).items(): df[k] = v
+    df['key'] = [pair_key(c, i) for c, i in zip(df['config_id'], df['item_id'])]
+    return df
+
+# %% ../nbs/09_sweep.ipynb #46fd8a08
+def _split(need_i, need_c) -> list:
+    "Two halves of an (items, configs) chunk that ran out of memory: configurations first."
+    if len(need_c) > 1:
+        h = len(need_c) // 2
+        return [(need_i, need_c[:h]), (need_i, need_c[h:])]
+    h = len(need_i) // 2
+    return [(need_i[:h], need_c), (need_i[h:], need_c)]
+
 def run_sweep(items: Sequence,        # items with an `item_id` (attribute or key)
               configs: Sequence[SweepConfig],
-              evaluate: Callable,     # evaluate(items, configs) -> DataFrame(item_id, config_id, metric, value, ...)
+              evaluate: Callable,     # (items, configs) -> DataFrame(item_id, config_id, metric, value, ...)
               store: ResultStore | str | Path,
               batch_rows: int | str = 'auto', # (item, config) pairs per chunk, or 'auto'
               progress: bool = True,
@@ -135,11 +208,12 @@ def run_sweep(items: Sequence,        # items with an `item_id` (attribute or ke
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     ids = [_item_id(it) for it in items]
     if len(set(ids)) != len(ids): raise DataError('item ids must be unique within a sweep')
-    cids = [c.config_id for c in configs]
-    if len(set(cids)) != len(cids): raise ConfigError('two configurations of the sweep are identical')
+    if len({c.config_id for c in configs}) != len(configs):
+        raise ConfigError('two configurations of the sweep are identical')
     done = store.keys()
     rows = 64 if batch_rows == 'auto' else int(batch_rows)
-    n_c = max(1, min(len(configs), rows)); n_i = max(1, rows // n_c)
+    n_c = max(1, min(len(configs), rows))
+    n_i = max(1, rows // n_c)
     units = [(list(items[i:i + n_i]), list(configs[j:j + n_c]))
              for j in range(0, len(configs), n_c) for i in range(0, len(items), n_i)]
     n_todo = sum(pair_key(c.config_id, i) not in done for c in configs for i in ids)
@@ -150,38 +224,21 @@ def run_sweep(items: Sequence,        # items with an `item_id` (attribute or ke
         if not left: continue
         need_c = [c for c in cs if any(c is lc for _, lc in left)]
         need_i = [it for it in its if any(it is li for li, _ in left)]
-        try:
-            df = evaluate(need_i, need_c)
+        try: df = evaluate(need_i, need_c)
         except Exception as e:
             if batch_rows == 'auto' and _is_oom(e) and len(need_i) * len(need_c) > 1:
-                warnings.warn(f'out of memory with {len(need_i) * len(need_c)} rows per chunk: splitting the chunk')
-                if len(need_c) > 1: h = len(need_c) // 2; units[:0] = [(need_i, need_c[:h]), (need_i, need_c[h:])]
-                else: h = len(need_i) // 2; units[:0] = [(need_i[:h], need_c), (need_i[h:], need_c)]
+                warnings.warn(f'out of memory with {len(need_i) * len(need_c)} rows per chunk: splitting it')
+                units[:0] = _split(need_i, need_c)
                 continue
             raise
         df = _attach(df, need_i, need_c, extra)
-        df = df[~df['key'].isin(done)]          # pairs finished by an earlier run with other chunking
-        store.append(df); done |= set(df['key'])
+        store.append(df)             # pairs finished by an earlier run with other chunking are skipped
+        done |= set(df['key'])
         bar.update(len(left))
     bar.close()
     want = {pair_key(c.config_id, i) for c in configs for i in ids}
     out = store.read()
     return out[out['key'].isin(want)].reset_index(drop=True) if len(out) else out
-
-def _attach(df, items, cfgs, extra):
-    "Check `evaluate`'s rows cover the chunk, and add configuration fields and keys."
-    need = {'item_id', 'config_id', 'metric', 'value'}
-    if not need <= set(df.columns): raise ConfigError(f'evaluate() must return columns {sorted(need)}, got {list(df.columns)}')
-    df = df.copy(); df['item_id'] = df['item_id'].astype(str)
-    got = set(zip(df['config_id'], df['item_id']))
-    missing = [(c.config_id, str(_item_id(i))) for c in cfgs for i in items if (c.config_id, str(_item_id(i))) not in got]
-    if missing: raise ConfigError(f'evaluate() returned no rows for {len(missing)} (config, item) pairs, e.g. {missing[0]}')
-    by_id = {c.config_id: c.fields() for c in cfgs}
-    for col in ('layer', 'alpha', 'site', 'positions', 'vector', 'scaling'):
-        if col not in df.columns: df[col] = [by_id[c][col] for c in df['config_id']]
-    for k, v in (extra or {}).items(): df[k] = v
-    df['key'] = [pair_key(c, i) for c, i in zip(df['config_id'], df['item_id'])]
-    return df
 
 # %% ../nbs/09_sweep.ipynb #9c5c0c6d
 @dataclass

@@ -12,21 +12,23 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .core import ConfigError, DataError, atomic_write, data_dir, stable_hash
-from .models import (SITE_ORDER, canonical_site, chat_format, first_tensor, hf_model, hidden_size, model_spec,
-                            n_layers, resolve_layers, site_module)
+from .models import (SITE_ORDER, canonical_site, chat_format, first_tensor, hf_model, hidden_size,
+                            model_spec, n_layers, resolve_layers, site_module)
 from .vectors import SteeringVector, save_vector
-from .data import PreferencePair
-from .steer import Steer, _added, _check
-from .metrics import MCQItem, as_configs, mcq_prompt, _answer_ids
+from .data import MCQItem, PreferencePair
+from .steer import Steer, last_token_logits, trainable_logits
+from .metrics import as_configs, mcq_positions, mcq_prompt, answer_ids
 from .extract import collect_activations
-from .stats import bootstrap_ci, flip_table, mean_ci, select_on_val
+from .stats import bootstrap_ci, flip_table, mean_ci, position_bias, select_on_val
 
 # %% auto #0
 __all__ = ['PAS_METHODS', 'PairTokens', 'tokenize_pairs', 'pair_logprobs', 'bipo_loss', 'BiPOConfig', 'BiPOResult', 'train_bipo',
-           'mcq_last_token', 'pas_contrast', 'pas_vectors', 'random_like', 'icl_exemplars', 'PASResult', 'select_pas',
-           'pas_table', 'pas_experiment', 'forgetting_test', 'load_prompting_levels', 'level_table', 'level_prompts']
+           'mcq_last_token', 'pas_contrast', 'pas_vectors', 'random_like', 'icl_exemplars', 'PASResult',
+           'pas_experiment', 'select_pas', 'pas_table', 'forgetting_test', 'load_prompting_levels', 'level_table',
+           'level_prompts']
 
 # %% ../nbs/12_train.ipynb #b7f4cbe5
 @dataclass
@@ -41,6 +43,7 @@ def _add_special(tok) -> bool:
     "Whether to add the tokenizer's special tokens (as `encode` does: not when a chat template exists)."
     return not getattr(tok, 'chat_template', None)
 
+# %% ../nbs/12_train.ipynb #0ac806c0
 def tokenize_pairs(model,               # a model from load_model / tiny_model
                    pairs,               # PreferencePair list
                    chat: bool = True,   # prompt as a user turn in the chat template
@@ -49,29 +52,37 @@ def tokenize_pairs(model,               # a model from load_model / tiny_model
                    max_length: int | None = None, # cut longer prompts on the left so prompt + completion fit
                   ) -> list[PairTokens]:
     "Tokenise preference pairs into prompt and completion ids."
-    if isinstance(pairs, PreferencePair): raise ConfigError('pairs must be a list of PreferencePair, not one pair')
+    if isinstance(pairs, PreferencePair):
+        raise ConfigError('pairs must be a list of PreferencePair, not one pair')
     pairs, tok = list(pairs), model.tokenizer
     if not pairs: raise DataError('no preference pairs given: the pair set is empty')
     end = [tok.eos_token_id] if eos else []
-    if eos and tok.eos_token_id is None: raise ConfigError('eos=True but the tokenizer has no EOS token: pass eos=False')
+    if eos and tok.eos_token_id is None:
+        raise ConfigError('eos=True but the tokenizer has no EOS token: pass eos=False')
     out, cut = [], 0
     for p in pairs:
-        if not isinstance(p, PreferencePair): raise DataError(f'expected PreferencePair items, got {type(p).__name__}')
+        if not isinstance(p, PreferencePair):
+            raise DataError(f'expected PreferencePair items, got {type(p).__name__}')
         text = chat_format(model, p.prompt, system=system) if chat else p.prompt + '\n\nAnswer:'
         ids = list(tok(text, add_special_tokens=_add_special(tok))['input_ids'])
-        comp = [list(tok(c if chat else ' ' + c, add_special_tokens=False)['input_ids']) + end for c in (p.chosen, p.rejected)]
+        comp = [list(tok(c if chat else ' ' + c, add_special_tokens=False)['input_ids']) + end
+                for c in (p.chosen, p.rejected)]
         if min(map(len, comp)) == 0: raise DataError(f'{p.item_id}: a completion tokenises to nothing')
         if max_length is not None:
             room = max_length - max(map(len, comp))
-            if room < 1: raise DataError(f'{p.item_id}: a completion has {max(map(len, comp))} tokens; max_length={max_length} '
-                                         'leaves no room for the prompt: raise max_length')
+            if room < 1:
+                raise DataError(f'{p.item_id}: a completion has {max(map(len, comp))} tokens; '
+                                f'max_length={max_length} '
+                                'leaves no room for the prompt: raise max_length')
             if len(ids) > room: ids, cut = ids[-room:], cut + 1
         out.append(PairTokens(p.item_id, ids, *comp))
-    if cut: warnings.warn(f'{cut} of {len(pairs)} prompts were cut on the left to fit max_length={max_length}')
+    if cut:
+        warnings.warn(f'{cut} of {len(pairs)} prompts were cut on the left to fit max_length={max_length}')
     return out
 
 # %% ../nbs/12_train.ipynb #b5ab05cd
 def _model_device(model) -> torch.device:
+    "The device of the model's first parameter."
     try: return next(hf_model(model).parameters()).device
     except StopIteration: return torch.device('cpu')
 
@@ -84,30 +95,26 @@ def _pair_batch(model, toks: list[PairTokens]) -> tuple[dict, torch.Tensor, torc
     ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
     mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
     dev = _model_device(model)
-    batch = {'input_ids': ids.to(dev), 'attention_mask': mask.to(dev), 'position_ids': (mask.cumsum(-1) - 1).clamp(min=0).to(dev)}
-    cmask = torch.arange(keep - 1)[None] >= (keep - 1 - clen)[:, None]          # (rows, keep - 1): completion positions
+    batch = {'input_ids': ids.to(dev), 'attention_mask': mask.to(dev),
+             'position_ids': (mask.cumsum(-1) - 1).clamp(min=0).to(dev)}
+    # (rows, keep - 1): the completion positions
+    cmask = torch.arange(keep - 1)[None] >= (keep - 1 - clen)[:, None]
     return batch, ids[:, width - keep + 1:], cmask, keep
 
+# %% ../nbs/12_train.ipynb #6c60f19c
 def _keep_kw(model, keep: int) -> dict:
+    "`logits_to_keep=keep` where the model takes it."
     ok = 'logits_to_keep' in inspect.signature(hf_model(model).forward).parameters
     return {'logits_to_keep': keep} if ok else {}
 
-def _trace_add(model, batch: dict, envoy, add: torch.Tensor, kw: dict) -> torch.Tensor:
-    "Logits of `batch` with `add` added to the output of `envoy` at every position (differentiable)."
-    with model.trace(batch, **kw):
-        out = envoy.output
-        h = first_tensor(out)
-        new = h + add.to(h.device, h.dtype)
-        envoy.output = (new,) + tuple(out[1:]) if isinstance(out, tuple) else new
-        logits = model.output.logits.save()
-    return logits
-
-def _completion_logps(model, toks: list[PairTokens], envoy=None, add=None) -> tuple[torch.Tensor, torch.Tensor]:
+# %% ../nbs/12_train.ipynb #3681cea9
+def _completion_logps(model, toks: list[PairTokens], where=None,
+                      add=None) -> tuple[torch.Tensor, torch.Tensor]:
     "Summed completion log-probs (chosen, rejected), each (n,) float32; differentiable in `add`."
     batch, tgt, cmask, keep = _pair_batch(model, toks)
     kw = _keep_kw(model, keep)
-    if envoy is None or add is None: logits = hf_model(model)(**batch, use_cache=False, **kw).logits
-    else: logits = _trace_add(model, batch, envoy, add, kw)
+    if where is None or add is None: logits = hf_model(model)(**batch, use_cache=False, **kw).logits
+    else: logits = trainable_logits(model, batch, where[0], add, where[1], keep)
     logits = logits[:, -keep:-1].float()                                          # (rows, keep - 1, vocab)
     tgt, cmask = tgt.to(logits.device), cmask.to(logits.device)
     lp = logits.log_softmax(-1).gather(-1, tgt[..., None])[..., 0]
@@ -123,8 +130,9 @@ def _vector_site(model, vector, layer, site):
         if layer is None: raise ConfigError('a plain tensor vector needs layer=')
         v = torch.as_tensor(vector).detach().float().reshape(-1)
     if v.shape[0] != hidden_size(model):
-        raise ConfigError(f"vector has {v.shape[0]} dimensions but the model's hidden size is {hidden_size(model)}")
-    return v, layer, canonical_site(site or 'residual')
+        raise ConfigError(f"vector has {v.shape[0]} dimensions but the model's hidden size is "
+                          f"{hidden_size(model)}")
+    return v, layer, canonical_site(site or 'resid_post')
 
 def pair_logprobs(model, pairs,           # PreferencePair list, or tokenize_pairs output
                   vector=None,            # SteeringVector or (hidden,) tensor; None: unsteered
@@ -133,12 +141,13 @@ def pair_logprobs(model, pairs,           # PreferencePair list, or tokenize_pai
                   batch_size: int = 8, chat: bool = True, system: str | None = None, eos: bool = True,
                   max_length: int | None = None,
                  ) -> pd.DataFrame:
-    "Summed log-probs of each pair's chosen and rejected completion: item_id, alpha, logp_chosen, logp_rejected, margin, p_chosen."
-    toks = pairs if pairs and isinstance(pairs[0], PairTokens) else tokenize_pairs(model, pairs, chat, system, eos, max_length)
+    "Summed log-probs of each pair's completions: logp_chosen, logp_rejected, margin, p_chosen per alpha."
+    toks = pairs if pairs and isinstance(pairs[0], PairTokens) else tokenize_pairs(model, pairs, chat, system,
+                                                                                   eos, max_length)
     env = add = None
     if vector is not None and alpha != 0:
         v, layer, site = _vector_site(model, vector, layer, site)
-        env, add = site_module(model, layer, site), alpha * v
+        env, add = (layer, site), alpha * v
     order = sorted(range(len(toks)), key=lambda i: len(toks[i].prompt))
     res = {}
     with torch.no_grad():
@@ -161,11 +170,13 @@ def bipo_loss(policy_chosen: torch.Tensor,   # (n,) summed log-probs under the s
               beta: float = 0.1,             # DPO temperature
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Per-pair BiPO losses, chosen rewards and rejected rewards (rewards detached)."
-    if direction not in (1, -1, 1.0, -1.0): raise ConfigError(f'direction must be +1 or -1, got {direction!r}')
+    if direction not in (1, -1, 1.0, -1.0):
+        raise ConfigError(f'direction must be +1 or -1, got {direction!r}')
     ref_chosen, ref_rejected = ref_chosen.to(policy_chosen.device), ref_rejected.to(policy_chosen.device)
     logits = (policy_chosen - policy_rejected) - (ref_chosen - ref_rejected)
     losses = -F.logsigmoid(direction * beta * logits)
-    return losses, (beta * (policy_chosen - ref_chosen)).detach(), (beta * (policy_rejected - ref_rejected)).detach()
+    chosen_rewards = (beta * (policy_chosen - ref_chosen)).detach()
+    return losses, chosen_rewards, (beta * (policy_rejected - ref_rejected)).detach()
 
 # %% ../nbs/12_train.ipynb #76cc421a
 @dataclass
@@ -186,12 +197,16 @@ class BiPOConfig:
     max_length: int | None = None
 
     def __post_init__(self):
-        if self.scheduler not in ('cosine', 'constant'): raise ConfigError(f"scheduler must be 'cosine' or 'constant', not {self.scheduler!r}")
-        if self.directions not in ('sample', 'both'): raise ConfigError(f"directions must be 'sample' or 'both', not {self.directions!r}")
+        if self.scheduler not in ('cosine', 'constant'):
+            raise ConfigError(f"scheduler must be 'cosine' or 'constant', not {self.scheduler!r}")
+        if self.directions not in ('sample', 'both'):
+            raise ConfigError(f"directions must be 'sample' or 'both', not {self.directions!r}")
         for k in ('epochs', 'batch_size'):
             if int(getattr(self, k)) < 1: raise ConfigError(f'{k} must be at least 1, got {getattr(self, k)}')
-        if self.lr <= 0 or self.beta <= 0: raise ConfigError(f'lr and beta must be positive, got lr={self.lr}, beta={self.beta}')
+        if self.lr <= 0 or self.beta <= 0:
+            raise ConfigError(f'lr and beta must be positive, got lr={self.lr}, beta={self.beta}')
 
+# %% ../nbs/12_train.ipynb #e630b324
 @dataclass
 class BiPOResult:
     "What `train_bipo` returns: the vector after each epoch and the training log."
@@ -202,45 +217,95 @@ class BiPOResult:
     def final(self) -> SteeringVector: return self.vectors[max(self.vectors)]
 
 def _lr_lambda(cfg: BiPOConfig, total: int):
+    "The learning-rate factor of each step: linear warm-up, then cosine or constant."
     def f(step):
         if step < cfg.warmup_steps: return (step + 1) / (cfg.warmup_steps + 1)
         if cfg.scheduler == 'constant': return 1.0
         return 0.5 * (1 + math.cos(math.pi * (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)))
     return f
 
+# %% ../nbs/12_train.ipynb #1c852f84
 def _step_metrics(losses, cw, rw, d) -> dict:
+    "The log row of a step in direction `d`: loss, reward accuracy, rewards and their margin."
     m = cw - rw
     return dict(direction=int(d), loss=float(losses.mean()), reward_acc=float((d * m > 0).float().mean()),
-                rewards_chosen=float(cw.mean()), rewards_rejected=float(rw.mean()), rewards_margin=float(m.mean()))
+                rewards_chosen=float(cw.mean()), rewards_rejected=float(rw.mean()),
+                rewards_margin=float(m.mean()))
 
-def _eval_rows(model, toks, ref, envoy, vec, cfg, epoch, step, bs) -> list[dict]:
+def _eval_rows(model, toks, ref, where, vec, cfg, epoch, step, bs) -> list[dict]:
+    "The held-out log rows of both directions."
     rows = []
     with torch.no_grad():
         for d in (1, -1):
-            parts = [(*_completion_logps(model, toks[s:s + bs], envoy, d * vec), s) for s in range(0, len(toks), bs)]
+            parts = [_completion_logps(model, toks[s:s + bs], where, d * vec)
+                     for s in range(0, len(toks), bs)]
             pc, pr = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
             losses, cw, rw = bipo_loss(pc, pr, ref[0], ref[1], d, cfg.beta)
-            rows.append(dict(split='eval', epoch=epoch, step=step, n=len(toks), **_step_metrics(losses, cw, rw, d)))
+            rows.append(dict(split='eval', epoch=epoch, step=step, n=len(toks),
+                             **_step_metrics(losses, cw, rw, d)))
     return rows
 
+# %% ../nbs/12_train.ipynb #b2411179
 def _ref_logps(model, toks, bs):
+    "The unsteered (reference) log-probs of the chosen and rejected completions."
     with torch.no_grad():
         parts = [_completion_logps(model, toks[s:s + bs]) for s in range(0, len(toks), bs)]
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
+def _init_vector(model, init, dev) -> torch.nn.Parameter:
+    "The trainable vector: zeros (BiPO's start), or a given tensor or SteeringVector, on the block's device."
+    d_model = hidden_size(model)
+    if init is None: v0 = torch.zeros(d_model)
+    else: v0 = torch.as_tensor(init.vector if isinstance(init, SteeringVector) else init).float().reshape(-1)
+    if v0.shape[0] != d_model:
+        raise ConfigError(f'init has {v0.shape[0]} values; the hidden size is {d_model}')
+    return torch.nn.Parameter(v0.clone().to(dev))
+
+# %% ../nbs/12_train.ipynb #d8c0b109
+def _bipo_meta(cfg: BiPOConfig, n_pairs: int, init) -> dict:
+    "The settings a trained vector records in `extra`."
+    return dict(beta=cfg.beta, lr=cfg.lr, batch_size=cfg.batch_size, weight_decay=cfg.weight_decay,
+                directions=cfg.directions, scheduler=cfg.scheduler, warmup_steps=cfg.warmup_steps,
+                seed=cfg.seed, chat=cfg.chat, system=cfg.system, eos=cfg.eos, n_pairs=n_pairs,
+                epochs=cfg.epochs, init='zeros' if init is None else 'given')
+
+def _bipo_epoch(model, toks, ref, where, vec, cfg, opt, sched, rng, epoch, step, layer, bar) -> tuple:
+    "One epoch of optimisation steps over shuffled batches: its log rows, and the step count after it."
+    log, order = [], list(range(len(toks)))
+    rng.shuffle(order)
+    for s in range(0, len(order), cfg.batch_size):
+        idx = order[s:s + cfg.batch_size]
+        dirs = [rng.choice((-1, 1))] if cfg.directions == 'sample' else [1, -1]
+        lr_now = opt.param_groups[0]['lr']
+        rows = []
+        for d in dirs:
+            pc, pr = _completion_logps(model, [toks[i] for i in idx], where, d * vec)
+            losses, cw, rw = bipo_loss(pc, pr, ref[0][idx], ref[1][idx], d, cfg.beta)
+            (losses.mean() / len(dirs)).backward()
+            rows.append(_step_metrics(losses.detach(), cw, rw, d))
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        log += [dict(split='train', epoch=epoch, step=step, n=len(idx), **r, lr=lr_now,
+                     vector_norm=float(vec.detach().norm()), layer=layer) for r in rows]
+        bar.update(1)
+    return log, step
+
+# %% ../nbs/12_train.ipynb #f078b01a
 def train_bipo(model,                  # a model from load_model (frozen; sharded models work)
                pairs,                  # PreferencePair list: the training set
                layer: int,             # the block whose output (or `site`) is steered
                config: BiPOConfig | None = None, # settings (default BiPOConfig())
                out_dir: str | Path | None = None, # save vectors per epoch and metrics.jsonl here
                eval_pairs=None,        # held-out PreferencePair list, evaluated after every epoch
-               site: str = 'residual', # where the vector is added (BiPO: the block output)
+               site: str = 'resid_post', # where the vector is added (BiPO: the block output)
                init=None,              # initial vector (tensor or SteeringVector); None: zeros (BiPO)
                concept: str | None = None, dataset: str | None = None, # recorded in the vectors
                progress: bool = True,
                **overrides,            # BiPOConfig fields, e.g. epochs=2, lr=0.05
               ) -> BiPOResult:
-    "Optimise a steering vector with the bi-directional preference loss; the model's weights are left untouched."
+    "Optimise a steering vector with the bi-directional preference loss; the model's weights stay untouched."
     unknown = set(overrides) - {f.name for f in fields(BiPOConfig)}
     if unknown: raise ConfigError(f'unknown BiPO settings {sorted(unknown)}: see BiPOConfig')
     cfg = replace(config or BiPOConfig(), **overrides)
@@ -248,57 +313,40 @@ def train_bipo(model,                  # a model from load_model (frozen; sharde
     if not -n <= layer < n: raise ConfigError(f'layer {layer} out of range: model has {n} layers (0-{n - 1})')
     layer %= n
     toks = tokenize_pairs(model, pairs, cfg.chat, cfg.system, cfg.eos, cfg.max_length)
-    etoks = tokenize_pairs(model, eval_pairs, cfg.chat, cfg.system, cfg.eos, cfg.max_length) if eval_pairs else None
-    envoy = site_module(model, layer, site)
-    dev = next(hf_model(envoy).parameters(), None)
-    dev = dev.device if dev is not None else _model_device(model)
-    d_model = hidden_size(model)
-    v0 = torch.zeros(d_model) if init is None else (init.vector if isinstance(init, SteeringVector) else torch.as_tensor(init)).float().reshape(-1)
-    if v0.shape[0] != d_model: raise ConfigError(f'init has {v0.shape[0]} values; the hidden size is {d_model}')
-    vec = torch.nn.Parameter(v0.clone().to(dev))
+    etoks = (tokenize_pairs(model, eval_pairs, cfg.chat, cfg.system, cfg.eos, cfg.max_length)
+             if eval_pairs else None)
+    where = (layer, site)
+    dev = next(hf_model(site_module(model, layer, site)).parameters(), None)
+    vec = _init_vector(model, init, dev.device if dev is not None else _model_device(model))
     opt = torch.optim.AdamW([vec], lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(toks) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, cfg.epochs * steps_per_epoch))
     rng = random.Random(cfg.seed)
     out_dir = Path(out_dir) if out_dir is not None else None
-    spec = model_spec(model)
-    meta = dict(beta=cfg.beta, lr=cfg.lr, batch_size=cfg.batch_size, weight_decay=cfg.weight_decay, directions=cfg.directions,
-                scheduler=cfg.scheduler, warmup_steps=cfg.warmup_steps, seed=cfg.seed, chat=cfg.chat, system=cfg.system,
-                eos=cfg.eos, n_pairs=len(toks), epochs=cfg.epochs, init='zeros' if init is None else 'given')
+    spec, meta = model_spec(model), _bipo_meta(cfg, len(toks), init)
     data_hash = stable_hash([[p.prompt, p.chosen, p.rejected] for p in pairs])
     trainable = [p for p in hf_model(model).parameters() if p.requires_grad]
     for p in trainable: p.requires_grad_(False)
     log, vectors, step = [], {}, 0
-    from tqdm.auto import tqdm
     bar = tqdm(total=cfg.epochs * steps_per_epoch, desc='BiPO', disable=not progress)
+    def evaluate(epoch):
+        return [dict(r, layer=layer) for r in _eval_rows(model, etoks, eref, where, vec.detach(), cfg, epoch,
+                                                         step, cfg.batch_size)] if etoks else []
     try:
         with torch.enable_grad():
             ref = _ref_logps(model, toks, cfg.batch_size)
             eref = _ref_logps(model, etoks, cfg.batch_size) if etoks else None
-            if etoks: log += [dict(r, layer=layer) for r in _eval_rows(model, etoks, eref, envoy, vec.detach(), cfg, 0, 0, cfg.batch_size)]
+            log += evaluate(0)
             for epoch in range(1, cfg.epochs + 1):
-                order = list(range(len(toks))); rng.shuffle(order)
-                for s in range(0, len(order), cfg.batch_size):
-                    idx = order[s:s + cfg.batch_size]
-                    dirs = [rng.choice((-1, 1))] if cfg.directions == 'sample' else [1, -1]
-                    lr_now = opt.param_groups[0]['lr']
-                    rows = []
-                    for d in dirs:
-                        pc, pr = _completion_logps(model, [toks[i] for i in idx], envoy, d * vec)
-                        losses, cw, rw = bipo_loss(pc, pr, ref[0][idx], ref[1][idx], d, cfg.beta)
-                        (losses.mean() / len(dirs)).backward()
-                        rows.append(_step_metrics(losses.detach(), cw, rw, d))
-                    opt.step(); sched.step(); opt.zero_grad(set_to_none=True); step += 1
-                    log += [dict(split='train', epoch=epoch, step=step, n=len(idx), **r, lr=lr_now,
-                                 vector_norm=float(vec.detach().norm()), layer=layer) for r in rows]
-                    bar.update(1)
-                sv = SteeringVector(vec.detach().float().cpu().clone(), layer=layer, site=site, model_id=spec.id, model_revision=spec.revision,
-                                    method='bipo', positions='all', concept=concept, dataset=dataset, dataset_hash=data_hash,
-                                    extra=dict(meta, epoch=epoch))
-                vectors[epoch] = sv
-                if etoks: log += [dict(r, layer=layer) for r in _eval_rows(model, etoks, eref, envoy, vec.detach(), cfg, epoch, step, cfg.batch_size)]
+                rows, step = _bipo_epoch(model, toks, ref, where, vec, cfg, opt, sched, rng, epoch, step,
+                                         layer, bar)
+                vectors[epoch] = SteeringVector(vec.detach().float().cpu().clone(), layer=layer, site=site,
+                                                model_id=spec.id, model_revision=spec.revision, method='bipo',
+                                                positions='all', concept=concept, dataset=dataset,
+                                                dataset_hash=data_hash, extra=dict(meta, epoch=epoch))
+                log += rows + evaluate(epoch)
                 if out_dir is not None:
-                    save_vector(sv, out_dir / f'vec_ep{epoch}_layer{layer}.safetensors')
+                    save_vector(vectors[epoch], out_dir / f'vec_ep{epoch}_layer{layer}.safetensors')
                     atomic_write(out_dir / 'metrics.jsonl', ''.join(json.dumps(r) + '\n' for r in log))
     finally:
         bar.close()
@@ -306,150 +354,65 @@ def train_bipo(model,                  # a model from load_model (frozen; sharde
     return BiPOResult(vectors, pd.DataFrame(log), out_dir)
 
 # %% ../nbs/12_train.ipynb #3daba0ae
-def _cache_kw(model) -> str:
-    return 'cache' if 'cache' in inspect.signature(hf_model(model).forward).parameters else 'past_key_values'
-
-def _out_cache(out):
-    return out['cache'] if 'cache' in out else out['past_key_values']
-
-def _lcp(seqs: list[list[int]]) -> int:
-    "Length of the longest common prefix of token lists."
-    n = min(map(len, seqs))
-    for k in range(n):
-        t = seqs[0][k]
-        if any(s[k] != t for s in seqs): return k
-    return n
-
-def _last_adds(model, configs: list[list[Steer]], norms) -> dict:
-    "{(layer, site): (n_configs, hidden) float32} of what each configuration adds at the last position."
-    n, d, out = n_layers(model), hidden_size(model), {}
-    for c, steers in enumerate(configs):
-        for s in steers:
-            if s.positions != -1 or s.op != 'add':
-                raise ConfigError(f"last-token scoring needs steers with positions=-1 and op='add', got {s!r}: use "
-                                  'steernb.metrics.mcq_accuracy for other steers')
-            layer = _check(s, n, d)
-            if s.alpha == 0: continue
-            out.setdefault((layer, s.site), torch.zeros(len(configs), d))[c] += _added(s, layer, norms)
-    return out
-
-def _trace_last(model, inputs: dict, ops: list) -> tuple[torch.Tensor, list]:
-    "One traced step: ops [(envoy, add (rows, hidden) | None, read_rows | None)] in execution order."
-    reads = []
-    with model.trace(**inputs):
-        for env, add, rows in ops:
-            out = env.output
-            h = first_tensor(out)
-            if add is not None:
-                h = h + add[:, None, :].to(h.device, h.dtype)
-                env.output = (h,) + tuple(out[1:]) if isinstance(out, tuple) else h
-            if rows is not None: reads.append(h[rows, -1].float().cpu().save())
-        logits = model.output.logits[:, -1].save()
-    return logits, reads
-
-def _last_token_run(model, seqs: list[list[int]], configs: list[list[Steer]], read=(), norms=None,
-                    batch_items: int = 8, max_rows: int = 64, progress: bool = False):
-    "Last-position logits (n_seqs, n_configs, vocab) float32 on CPU, and the activations `read` [(layer, site)] of the unsteered configuration (n_seqs, n_read, hidden)."
-    if min(map(len, seqs)) < 2: raise DataError('every sequence needs at least 2 tokens')
-    hf, R, dev, ck = hf_model(model), len(configs), _model_device(model), _cache_kw(model)
-    adds = _last_adds(model, configs, norms)
-    base = next((c for c, st in enumerate(configs) if not st), None)
-    read = [(l % n_layers(model), canonical_site(s)) for l, s in read]
-    if read and base is None: raise ConfigError('reading activations needs an unsteered configuration ([]) among configs')
-    keys = sorted(set(adds) | set(read), key=lambda k: (k[0], SITE_ORDER[k[1]]))
-    envs = {k: site_module(model, *k) for k in keys}
-    S = max(0, min(_lcp([s[:-1] for s in seqs]), min(map(len, seqs)) - 2))      # shared prefix, computed once
-    pad = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
-    per_step = max(1, min(R, max_rows))
-    n_items = max(1, min(batch_items, max_rows // per_step))
-    logits, acts = [None] * len(seqs), torch.zeros(len(seqs), len(read), hidden_size(model)) if read else None
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-    from tqdm.auto import tqdm
-    with torch.no_grad():
-        pre = None
-        if S:
-            ids = torch.tensor([seqs[0][:S]], device=dev)
-            pre = _out_cache(hf(input_ids=ids, attention_mask=torch.ones_like(ids), position_ids=torch.arange(S, device=dev)[None], use_cache=True))
-        for s0 in tqdm(range(0, len(order), n_items), desc='items', disable=not progress):
-            chunk = order[s0:s0 + n_items]; B = len(chunk)
-            bodies = [seqs[i][S:-1] for i in chunk]; lens = torch.tensor([len(b) for b in bodies])
-            W = int(lens.max())
-            ids = torch.tensor([b + [pad] * (W - len(b)) for b in bodies], device=dev)
-            mask = torch.cat([torch.ones(B, S, dtype=torch.long), (torch.arange(W)[None] < lens[:, None]).long()], 1).to(dev)
-            cache = None
-            if pre is not None: cache = copy.deepcopy(pre); cache.batch_repeat_interleave(B)
-            if W:
-                pos = (S + torch.arange(W))[None].expand(B, W).to(dev)
-                cache = _out_cache(hf(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **{ck: cache}))
-            last = torch.tensor([seqs[i][-1] for i in chunk], device=dev)
-            for c0 in range(0, R, per_step):
-                cs = list(range(c0, min(R, c0 + per_step))); k = len(cs)
-                cc = copy.deepcopy(cache); cc.batch_repeat_interleave(k)
-                inputs = dict(input_ids=last.repeat_interleave(k)[:, None],
-                              attention_mask=torch.cat([mask, torch.ones(B, 1, dtype=torch.long, device=dev)], 1).repeat_interleave(k, 0),
-                              position_ids=(S + lens).to(dev).repeat_interleave(k)[:, None], use_cache=True, **{ck: cc})
-                rows = [j + b * k for b in range(B) for j, c in enumerate(cs) if c == base] if base in cs else None
-                ops = [(envs[key], adds[key][cs].repeat(B, 1) if key in adds else None, rows if key in read else None)
-                       for key in keys]
-                ops = [o for o in ops if o[1] is not None or o[2] is not None]
-                if ops: lg, rd = _trace_last(model, inputs, ops)
-                else: lg, rd = hf(**inputs).logits[:, -1], []
-                lg = lg.float().cpu().view(B, k, -1)
-                for b, i in enumerate(chunk): logits[i] = lg[b] if logits[i] is None else torch.cat([logits[i], lg[b]])
-                for key, a in zip([q for q in keys if q in read] if rd else [], rd): acts[chunk, read.index(key)] = a
-    return torch.stack(logits), acts
-
 def _mcq_seqs(model, items, shots=(), header=True) -> tuple[list, list]:
-    "Token ids of each item's prompt (plus answer-prefix tokens shared by all labels) and its label token ids."
+    "Token ids of each item's prompt (with the answer-prefix tokens all labels share) and its labels' ids."
     tok, seqs, labels = model.tokenizer, [], []
     for it in items:
         text = mcq_prompt(it, shots, header)
         ids = list(tok(text, add_special_tokens=_add_special(tok))['input_ids'])
-        shared, labs = _answer_ids(tok, ids, text, list(it.choices), ' ')
-        seqs.append(ids + list(shared)); labels.append(labs)
+        shared, labs = answer_ids(tok, ids, text, list(it.choices), ' ')
+        seqs.append(ids + list(shared))
+        labels.append(labs)
     return seqs, labels
 
 def _mcq_records(items, label_ids, logits, cfgs) -> list[dict]:
+    "Tidy rows of `mcq_accuracy`'s layout from last-position logits (n_items, n_configs, vocab)."
     rec = []
     for i, it in enumerate(items):
         labs = list(it.choices)
         for c, cfg in enumerate(cfgs):
             lp = logits[i, c].double().log_softmax(-1)[label_ids[i]]
             p = lp.softmax(-1)
-            pred = labs[int(p.argmax())]
+            pred, right = labs[int(p.argmax())], [labs.index(a) for a in it.answers]
             base = {'item_id': it.item_id, 'config_id': cfg.config_id, **cfg.fields, 'subject': it.subject,
-                    'answer': it.answer, 'pred': pred}
-            rec += [{**base, 'metric': 'correct', 'value': float(pred == it.answer)},
-                    {**base, 'metric': 'p_correct', 'value': float(p[labs.index(it.answer)])},
+                    **mcq_positions(it, pred)}
+            rec += [{**base, 'metric': 'correct', 'value': float(pred in it.answers)},
+                    {**base, 'metric': 'p_correct', 'value': float(p[right].sum())},
                     {**base, 'metric': 'label_mass', 'value': float(lp.exp().sum())}]
     return rec
 
+# %% ../nbs/12_train.ipynb #6b483d9e
 def mcq_last_token(model, items,        # MCQItem list
-                   configs=None,        # configurations (steernb.metrics.as_configs); steers need positions=-1
+                   configs=None,        # configurations (metrics.as_configs); steers need positions=-1
                    shots=(),            # solved MCQItems put before every item (in-context examples)
                    header: bool = True, # the MMLU subject line
                    norms: dict | None = None, # for Steer(scaling='norm')
                    batch_items: int = 8, max_rows: int = 64, # items per prompt pass; rows per steered step
                    progress: bool = False,
                   ) -> pd.DataFrame:
-    "Letter-probability multiple-choice scoring with last-token steering over a shared cache: metrics 'correct', 'p_correct', 'label_mass'."
+    "Letter-probability scoring, steering the last token over a shared cache: 'correct', 'p_correct', etc."
     items, cfgs = list(items), as_configs(configs)
     if not items: raise DataError('no multiple-choice items given: the item set is empty')
     seqs, label_ids = _mcq_seqs(model, items, shots, header)
-    logits, _ = _last_token_run(model, seqs, [c.steers for c in cfgs], (), norms, batch_items, max_rows, progress)
+    logits, _ = last_token_logits(model, seqs, [c.steers for c in cfgs], (), norms, batch_items, max_rows,
+                                  progress)
     return pd.DataFrame(_mcq_records(items, label_ids, logits, cfgs))
 
 # %% ../nbs/12_train.ipynb #f6f808b1
 PAS_METHODS = {'BAS_full_mcq': 'PASf', 'iBAS_all': 'iPASa', 'iBAS_wrong_only': 'iPASwo'}
 
 def _check_methods(methods) -> list[str]:
+    "The methods as a list, each a key of PAS_METHODS."
     methods = [methods] if isinstance(methods, str) else list(methods)
     bad = [m for m in methods if m not in PAS_METHODS]
     if bad: raise ConfigError(f'unknown PAS method(s) {bad}: choose from {", ".join(PAS_METHODS)}')
     return methods
 
-def _qa(it: MCQItem, label: str) -> str: return f'{it.question} {it.choices[label]}'
+def _qa(it: MCQItem, label: str) -> str:
+    "The question followed by one answer's text (the iPAS texts)."
+    return f'{it.question} {it.choices[label]}'
 
+# %% ../nbs/12_train.ipynb #3494d1ab
 def pas_contrast(method: str,           # a key of PAS_METHODS
                  items: list,           # training MCQItems
                  preds: dict,           # {item_id: the unsteered model's predicted label}
@@ -461,19 +424,22 @@ def pas_contrast(method: str,           # a key of PAS_METHODS
     if missing: raise DataError(f'no prediction for {len(missing)} training items (e.g. {missing[0]!r})')
     right = [it for it in items if preds[it.item_id] == it.answer]
     wrong = [it for it in items if preds[it.item_id] != it.answer]
-    if method == 'BAS_full_mcq': pos, neg = [mcq_prompt(it, header=header) for it in right], [mcq_prompt(it, header=header) for it in wrong]
-    elif method == 'iBAS_all': pos, neg = [_qa(it, it.answer) for it in right], [_qa(it, preds[it.item_id]) for it in wrong]
+    if method == 'BAS_full_mcq':
+        pos, neg = ([mcq_prompt(it, header=header) for it in right],
+                    [mcq_prompt(it, header=header) for it in wrong])
+    elif method == 'iBAS_all':
+        pos, neg = [_qa(it, it.answer) for it in right], [_qa(it, preds[it.item_id]) for it in wrong]
     else: pos, neg = [_qa(it, it.answer) for it in wrong], [_qa(it, preds[it.item_id]) for it in wrong]
     if not pos or not neg:
-        raise DataError(f'{method}: the model answered {len(right)} training items right and {len(wrong)} wrong; the method '
-                        'needs examples on both sides: use more training items')
+        raise DataError(f'{method}: the model answered {len(right)} training items right and {len(wrong)} '
+                        'wrong; the method needs examples on both sides: use more training items')
     return pos, neg
 
 # %% ../nbs/12_train.ipynb #9c4d4831
 def _train_pass(model, items, layers, site, header=True, batch_items=8):
-    "The unsteered model's answers {item_id: label} and its last-token activations of the full prompts (n, n_layers, hidden)."
+    "The unsteered model's answers {item_id: label}, and its last-token activations (n, n_layers, hidden)."
     seqs, label_ids = _mcq_seqs(model, items, (), header)
-    logits, acts = _last_token_run(model, seqs, [[]], [(l, site) for l in layers], None, batch_items)
+    logits, acts = last_token_logits(model, seqs, [[]], [(l, site) for l in layers], None, batch_items)
     preds = {}
     for i, it in enumerate(items):
         labs = list(it.choices)
@@ -488,7 +454,7 @@ def pas_vectors(model, items,            # training MCQItems
                 header: bool = True,
                 concept: str | None = None, # recorded in the vectors (e.g. the benchmark)
                 batch_size: int = 8,
-                full_acts: torch.Tensor | None = None, # with `preds`: the train pass's activations (n_items, n_layers, hidden)
+                full_acts: torch.Tensor | None = None, # with `preds`: the train pass's activations
                ) -> dict:
     "PAS vectors {method: {layer: SteeringVector}} from the training items and the model's own answers."
     methods, site = _check_methods(methods), canonical_site(site)
@@ -508,9 +474,12 @@ def pas_vectors(model, items,            # training MCQItems
             acts = collect_activations(model, pos + neg, layer_ids, 'last', site, batch_size, progress=False)
             pa, na = acts[:len(pos)], acts[len(pos):]
         diff = pa.double().mean(0) - na.double().mean(0)                           # (n_layers, hidden)
-        out[m] = {l: SteeringVector(diff[j].float(), layer=l, site=site, model_id=spec.id, model_revision=spec.revision,
-                                    method=m, positions='last', concept=concept, dataset_hash=stable_hash(sorted(idx)),
-                                    extra={'paper_name': PAS_METHODS[m], 'n_positive': len(pos), 'n_negative': len(neg)})
+        out[m] = {l: SteeringVector(diff[j].float(), layer=l, site=site, model_id=spec.id,
+                                    model_revision=spec.revision,
+                                    method=m, positions='last', concept=concept,
+                                    dataset_hash=stable_hash(sorted(idx)),
+                                    extra={'paper_name': PAS_METHODS[m], 'n_positive': len(pos),
+                                           'n_negative': len(neg)})
                   for j, l in enumerate(layer_ids)}
     return out
 
@@ -531,33 +500,95 @@ def icl_exemplars(items, preds: dict, k: int, seed: int = 0) -> list:
 @dataclass
 class PASResult:
     "What `pas_experiment` returns."
-    results: pd.DataFrame          # tidy rows: split, condition, method, layer, alpha, item_id, metric, value, ...
+    results: pd.DataFrame          # tidy rows: split, condition, method, layer, alpha, item_id, ...
     vectors: dict                  # {method: {layer: SteeringVector}}
     chosen: pd.DataFrame           # select_pas(results)
     table: pd.DataFrame            # pas_table(results, chosen)
     train_preds: dict              # the unsteered model's answers on the training items
     exemplars: list                # the in-context examples (empty without icl_k)
-    site: str = 'residual'
+    site: str = 'resid_post'
 
     def steers(self, method: str) -> list:
         "The chosen configuration of `method` as a Steer list."
         c = self.chosen[self.chosen.method == PAS_METHODS.get(method, method)]
-        if c.empty: raise ConfigError(f'no chosen configuration for {method!r}: methods are {sorted(self.chosen.method)}')
+        if c.empty:
+            raise ConfigError(f'no chosen configuration for {method!r}: methods are '
+                              f'{sorted(self.chosen.method)}')
         L, a = int(c.layer.iloc[0]), float(c.alpha.iloc[0])
         key = method if method in self.vectors else {v: k for k, v in PAS_METHODS.items()}[method]
         return [Steer(self.vectors[key][L], a, layer=L, site=self.site, positions=-1)]
 
 def _check_disjoint(splits: dict):
+    "Refuse splits that share an item, or hold one twice."
     seen = {}
     for name, items in splits.items():
         ids = [it.item_id for it in items]
         if len(set(ids)) != len(ids): raise DataError(f'the {name} split holds an item twice')
         for other, s in seen.items():
             both = set(ids) & s
-            if both: raise DataError(f'the {other} and {name} splits share {len(both)} items (e.g. {sorted(both)[0]!r}): '
-                                     'splits must be disjoint (steernb.data.split_items)')
+            if both:
+                raise DataError(f'the {other} and {name} splits share {len(both)} items (e.g. '
+                                f'{sorted(both)[0]!r}): splits must be disjoint (steernb.data.split_items)')
         seen[name] = set(ids)
 
+# %% ../nbs/12_train.ipynb #e75f2d83
+def pas_experiment(model,                # a model from load_model
+                   train, val, test,     # disjoint MCQItem lists
+                   layers,               # layer spec of the layers to try
+                   alphas,               # strengths to try (raw: alpha * vector)
+                   methods=tuple(PAS_METHODS),
+                   site: str = 'resid_post', # resid_post | mlp_out | attn_out | ln2_out ...
+                   icl_k: int = 0,       # > 0: the in-context baseline with this many wrong-train examples
+                   other_models: dict | None = None, # {name: model} scored unsteered on the same items
+                   benchmark: str | None = None, # a column value naming the benchmark
+                   seed: int = 0,        # random vectors and exemplar draw
+                   header: bool = True, batch_items: int = 8, max_rows: int = 64, progress: bool = False,
+                  ) -> PASResult:
+    "PAS vectors from train, layers x strengths tried on val, the chosen ones on test beside the baselines."
+    methods, site = _check_methods(methods), canonical_site(site)
+    train, val, test = list(train), list(val), list(test)
+    for name, s in (('train', train), ('val', val), ('test', test)):
+        if not s: raise DataError(f'the {name} split is empty')
+    _check_disjoint({'train': train, 'val': val, 'test': test})
+    layer_ids = resolve_layers(layers, n_layers(model))
+    alphas = [float(a) for a in alphas if float(a) != 0]
+    if not alphas:
+        raise ConfigError('give a non-zero strength (alpha 0, the unsteered baseline, always runs)')
+    preds, full = _train_pass(model, train, layer_ids, site, header, batch_items)
+    vecs = pas_vectors(model, train, methods, layer_ids, site, preds, header, benchmark, batch_items,
+                       full_acts=full)
+    configs, meta = [('unsteered', [])], {'unsteered': dict(condition='unsteered', method=None)}
+    for mi, m in enumerate(methods):
+        for L in layer_ids:
+            rnd = random_like(vecs[m][L], seed=seed * 100003 + mi * 1009 + L)
+            for a in alphas:
+                for cond, v in (('steer', vecs[m][L]), ('random', rnd)):
+                    cid = f'{cond}:{m}:L{L}:a{a:g}'
+                    configs.append((cid, [Steer(v, a, layer=L, site=site, positions=-1)]))
+                    meta[cid] = dict(condition=cond, method=PAS_METHODS[m])
+    items = val + test
+    split_of = {it.item_id: 'val' for it in val} | {it.item_id: 'test' for it in test}
+    parts = [mcq_last_token(model, items, configs, header=header, batch_items=batch_items, max_rows=max_rows,
+                            progress=progress)]
+    parts[0] = parts[0].assign(condition=parts[0].config_id.map(lambda c: meta[c]['condition']),
+                               method=parts[0].config_id.map(lambda c: meta[c]['method']))
+    exemplars = icl_exemplars(train, preds, icl_k, seed) if icl_k > 0 else []
+    if exemplars:
+        parts.append(mcq_last_token(model, items, None, shots=exemplars, header=header,
+                                    batch_items=batch_items)
+                     .assign(condition='icl', condition_name=f'ICL (k={len(exemplars)})', method=None,
+                             config_id=f'icl{len(exemplars)}'))
+    for name, m2 in (other_models or {}).items():
+        parts.append(mcq_last_token(m2, items, None, header=header, batch_items=batch_items)
+                     .assign(condition='model', condition_name=f'model: {name}', method=None,
+                             config_id=f'model:{name}'))
+    res = pd.concat(parts, ignore_index=True)
+    res.insert(0, 'split', res.item_id.map(split_of))
+    if benchmark is not None: res.insert(0, 'benchmark', benchmark)
+    chosen = select_pas(res)
+    return PASResult(res, vecs, chosen, pas_table(res, chosen), preds, exemplars, site)
+
+# %% ../nbs/12_train.ipynb #e5555955
 def select_pas(results: pd.DataFrame) -> pd.DataFrame:
     "The best (layer, alpha) per method by mean validation accuracy; reads only rows with split == 'val'."
     d = results[results.condition.isin(['steer', 'unsteered'])]
@@ -565,12 +596,14 @@ def select_pas(results: pd.DataFrame) -> pd.DataFrame:
     return select_on_val(d, 'correct', by=('layer', 'alpha'), within=within)
 
 def _acc_ci(rows: pd.DataFrame, split: str, n_boot: int, seed: int) -> tuple:
+    "Accuracy over items of one split, its bootstrap CI, and the number of items."
     v = rows[(rows.split == split) & (rows.metric == 'correct')].groupby('item_id')['value'].mean()
     lo, hi = bootstrap_ci(v.to_numpy(), n_boot, seed=seed) if len(v) >= 2 else (math.nan, math.nan)
     return (v.mean() if len(v) else math.nan), lo, hi, len(v)
 
+# %% ../nbs/12_train.ipynb #ea140d37
 def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    "Each method at its chosen configuration beside every baseline: val and test accuracy with CIs, test effect vs unsteered."
+    "Each method at its chosen configuration beside every baseline: accuracies with CIs, effect vs unsteered."
     base = results[results.condition == 'unsteered']
     groups = [('unsteered', None, base)]
     for _, c in chosen.iterrows():
@@ -592,77 +625,36 @@ def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, s
         t = g[(g.split == 'test') & (g.metric == 'correct')].groupby('item_id')['value'].mean()
         d = (t - bt).dropna()
         r['test_effect'] = d.mean() if len(d) else math.nan
-        r['effect_ci_low'], r['effect_ci_high'] = bootstrap_ci(d.to_numpy(), n_boot, seed=seed) if len(d) >= 2 else (math.nan, math.nan)
+        ci = bootstrap_ci(d.to_numpy(), n_boot, seed=seed) if len(d) >= 2 else (math.nan, math.nan)
+        r['effect_ci_low'], r['effect_ci_high'] = ci
+        tg = g[g.split == 'test']
+        pb = position_bias(tg, by=()) if len(tg) and 'answer_pos' in tg.columns else None
+        # what always answering the most common correct letter scores, and the most used letter's share
+        r['test_constant_baseline'] = float(pb.constant_baseline.iloc[0]) if pb is not None else math.nan
+        r['test_top_pred_share'] = float(pb.top_pred_share.iloc[0]) if pb is not None else math.nan
         rows.append(r)
     return pd.DataFrame(rows)
-
-def pas_experiment(model,                # a model from load_model
-                   train, val, test,     # disjoint MCQItem lists
-                   layers,               # layer spec of the layers to try
-                   alphas,               # strengths to try (raw: alpha * vector)
-                   methods=tuple(PAS_METHODS),
-                   site: str = 'residual', # residual | mlp | self_attn | post_attention_layernorm
-                   icl_k: int = 0,       # > 0: the in-context baseline with this many wrong-train examples
-                   other_models: dict | None = None, # {name: model} scored unsteered on the same items
-                   benchmark: str | None = None, # a column value naming the benchmark
-                   seed: int = 0,        # random vectors and exemplar draw
-                   header: bool = True, batch_items: int = 8, max_rows: int = 64, progress: bool = False,
-                  ) -> PASResult:
-    "Build PAS vectors on train, try layers x strengths on val, report the chosen ones on test beside the baselines."
-    methods, site = _check_methods(methods), canonical_site(site)
-    train, val, test = list(train), list(val), list(test)
-    for name, s in (('train', train), ('val', val), ('test', test)):
-        if not s: raise DataError(f'the {name} split is empty')
-    _check_disjoint({'train': train, 'val': val, 'test': test})
-    layer_ids = resolve_layers(layers, n_layers(model))
-    alphas = [float(a) for a in alphas if float(a) != 0]
-    if not alphas: raise ConfigError('give at least one non-zero strength (alpha 0 is the unsteered baseline, always run)')
-    preds, full = _train_pass(model, train, layer_ids, site, header, batch_items)
-    vecs = pas_vectors(model, train, methods, layer_ids, site, preds, header, benchmark, batch_items, full_acts=full)
-    configs, meta = [('unsteered', [])], {'unsteered': dict(condition='unsteered', method=None)}
-    for mi, m in enumerate(methods):
-        for L in layer_ids:
-            rnd = random_like(vecs[m][L], seed=seed * 100003 + mi * 1009 + L)
-            for a in alphas:
-                for cond, v in (('steer', vecs[m][L]), ('random', rnd)):
-                    cid = f'{cond}:{m}:L{L}:a{a:g}'
-                    configs.append((cid, [Steer(v, a, layer=L, site=site, positions=-1)]))
-                    meta[cid] = dict(condition=cond, method=PAS_METHODS[m])
-    items = val + test
-    split_of = {it.item_id: 'val' for it in val} | {it.item_id: 'test' for it in test}
-    parts = [mcq_last_token(model, items, configs, header=header, batch_items=batch_items, max_rows=max_rows, progress=progress)]
-    parts[0] = parts[0].assign(condition=parts[0].config_id.map(lambda c: meta[c]['condition']),
-                               method=parts[0].config_id.map(lambda c: meta[c]['method']))
-    exemplars = icl_exemplars(train, preds, icl_k, seed) if icl_k > 0 else []
-    if exemplars:
-        parts.append(mcq_last_token(model, items, None, shots=exemplars, header=header, batch_items=batch_items)
-                     .assign(condition='icl', condition_name=f'ICL (k={len(exemplars)})', method=None, config_id=f'icl{len(exemplars)}'))
-    for name, m2 in (other_models or {}).items():
-        parts.append(mcq_last_token(m2, items, None, header=header, batch_items=batch_items)
-                     .assign(condition='model', condition_name=f'model: {name}', method=None, config_id=f'model:{name}'))
-    res = pd.concat(parts, ignore_index=True)
-    res.insert(0, 'split', res.item_id.map(split_of))
-    if benchmark is not None: res.insert(0, 'benchmark', benchmark)
-    chosen = select_pas(res)
-    return PASResult(res, vecs, chosen, pas_table(res, chosen), preds, exemplars, site)
 
 # %% ../nbs/12_train.ipynb #11676cc8
 def forgetting_test(model, result: PASResult, # pas_experiment's result on benchmark A
                     items,                    # benchmark B's MCQItems
                     benchmark: str = 'B', header: bool = True, batch_items: int = 8, n_boot: int = 2000,
                    ) -> pd.DataFrame:
-    "Accuracy on benchmark B unsteered and under each method's configuration chosen on A: CIs, flips, McNemar."
+    "Accuracy on benchmark B unsteered and under each method's choice on A: CIs, flips, McNemar."
     cfgs = [('unsteered', [])] + [(m, result.steers(m)) for m in result.chosen.method]
     rows = mcq_last_token(model, items, cfgs, header=header, batch_items=batch_items)
     rows = rows.assign(method=rows.config_id.where(rows.config_id != 'unsteered'), benchmark=benchmark)
     flips = flip_table(rows, 'correct', by=('method',))
-    acc = mean_ci(rows.assign(method=rows.method.fillna('unsteered')), 'correct', by=('method',), n_boot=n_boot)
+    acc = mean_ci(rows.assign(method=rows.method.fillna('unsteered')), 'correct', by=('method',),
+                  n_boot=n_boot)
     acc = acc.set_index('method')
     for side, name in (('steered', 'method'), ('baseline', None)):
         keyv = flips.method if name else pd.Series(['unsteered'] * len(flips))
-        flips[f'{side}_ci_low'] = keyv.map(acc.ci_low).values; flips[f'{side}_ci_high'] = keyv.map(acc.ci_high).values
+        flips[f'{side}_ci_low'] = keyv.map(acc.ci_low).values
+        flips[f'{side}_ci_high'] = keyv.map(acc.ci_high).values
     ch = result.chosen.set_index('method')
-    flips.insert(2, 'layer', flips.method.map(ch.layer)); flips.insert(3, 'alpha', flips.method.map(ch.alpha))
+    flips.insert(2, 'layer', flips.method.map(ch.layer))
+    flips.insert(3, 'alpha', flips.method.map(ch.alpha))
     return flips
 
 # %% ../nbs/12_train.ipynb #5e9629b4
@@ -686,9 +678,11 @@ def level_table(n_levels: int = 7, path: str | Path | None = None) -> pd.DataFra
     "Level -> multiplier (and label) for `n_levels` (7 or 9, or any table in the file)."
     d = load_prompting_levels(path)
     if str(n_levels) not in d['levels']:
-        raise ConfigError(f'no {n_levels}-level table: the file has {", ".join(sorted(d["levels"], key=int))} levels')
+        raise ConfigError(f'no {n_levels}-level table: the file has '
+                          f'{", ".join(sorted(d["levels"], key=int))} levels')
     return pd.DataFrame(d['levels'][str(n_levels)])
 
+# %% ../nbs/12_train.ipynb #a15998b5
 def level_prompts(behavior: str = 'relationship-seeking', # a behaviour in the file, or a definition text
                   n_levels: int = 7,
                   examples: list | None = None, # optional example conversations, shown to the model as JSON
@@ -698,9 +692,13 @@ def level_prompts(behavior: str = 'relationship-seeking', # a behaviour in the f
     d = load_prompting_levels(path)
     if behavior in d['behaviors']: definition = d['behaviors'][behavior]
     elif len(behavior.split()) > 5: definition = behavior
-    else: raise ConfigError(f'unknown behaviour {behavior!r}: the file defines {", ".join(d["behaviors"])}; or pass a definition text')
-    ex = '' if not examples else json.dumps({'examples': list(examples)}, indent=2, ensure_ascii=False) + '\n\n'
+    else:
+        raise ConfigError(f'unknown behaviour {behavior!r}: the file defines {", ".join(d["behaviors"])}; or '
+                          'pass a definition text')
+    ex = '' if not examples else json.dumps({'examples': list(examples)}, indent=2,
+                                            ensure_ascii=False) + '\n\n'
     t = level_table(n_levels, path)
     mid = (n_levels + 1) // 2
-    t['system'] = [d['template'].format(definition=definition, examples=ex, level=L, max_level=n_levels, mid=mid) for L in t.level]
+    t['system'] = [d['template'].format(definition=definition, examples=ex, level=L, max_level=n_levels,
+                                        mid=mid) for L in t.level]
     return t

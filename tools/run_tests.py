@@ -8,6 +8,9 @@
 3. Ends with a plain `N passed, M failed, K skipped` line, naming each skip's reason. Tests record skips through
    `steernb.testing.record_skip` / `data_path` into a per-notebook log (`STEERNB_SKIP_LOG`); under CI (`CI=true`)
    a test that lacks its evaluation data fails instead of skipping.
+4. The full run (no --fast, no notebooks named, no --no-wheel) ends with tools/check_wheel.py: the sdist and wheel
+   built and twine-checked, the wheel installed in a fresh venv and used from an empty folder (README quick
+   start, `steernb demo`, a manifest on a copied and edited template).
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -66,11 +69,19 @@ def run_vllm(nbs, flags):
     if ci: return True, False, 0, f'FAIL: {why}; under CI the vLLM tests must run', []
     return False, True, 0, '', [why]
 
+def run_wheel_check():
+    "tools/check_wheel.py: the wheel in a fresh venv, from an empty folder (quick start, demo, a copied template)."
+    t = time.time()
+    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_wheel.py')], cwd=ROOT, capture_output=True,
+                       text=True)
+    return r.returncode == 0, time.time() - t, (r.stdout + r.stderr)[-6000:]
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--fast', action='store_true', help='skip `slow` cells (the embedded model)')
     ap.add_argument('--check-only', action='store_true')
     ap.add_argument('--workers', type=int, default=int(os.environ.get('STEERNB_TEST_WORKERS', 2)))
+    ap.add_argument('--no-wheel', action='store_true', help='leave out the installed-wheel check (tools/check_wheel.py)')
     ap.add_argument('notebooks', nargs='*', help='run only these notebooks')
     a = ap.parse_args()
     t0 = time.time()
@@ -102,6 +113,12 @@ def main():
         if ran:
             (passed if ok else failed).append(name)
             print(f"  {'ok  ' if ok else 'FAIL'} {name} ({secs:.0f}s)", flush=True)
+        if not ok: print(out, flush=True)
+    if not (a.fast or a.notebooks or a.no_wheel):   # the full suite also tests what a wheel's user gets
+        ok, secs, out = run_wheel_check()
+        (passed if ok else failed).append('tools/check_wheel.py')
+        print(f"  {'ok  ' if ok else 'FAIL'} tools/check_wheel.py ({secs:.0f}s)", flush=True)
+        print('   ', out.strip().splitlines()[-1] if out.strip() else '', flush=True)
         if not ok: print(out, flush=True)
     print(f'total {time.time() - t0:.0f}s')
     if failed: print('failed notebooks:', ', '.join(sorted(failed)))
