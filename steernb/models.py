@@ -225,6 +225,8 @@ def load_model(spec: str | os.PathLike | None = None, # hub id, local folder, .g
     device = device or _default_device()
     dtype = resolve_dtype(dtype, device)
     quant = _quant_config(quantization)
+    if max_memory:                  # JSON (papermill, run.json) gives device numbers back as strings
+        max_memory = {int(k) if str(k).isdigit() else k: v for k, v in max_memory.items()}
     if device_map is not None or quant is not None: device = None  # accelerate places the weights
     model, tok, mspec = _load_any(
         spec, dtype, device_map, quant, revision, cache, trust_remote_code, max_memory
