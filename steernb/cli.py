@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, (add, _) in SUBCOMMANDS.items(): add(parsers[name])
     a = ap.parse_args(argv)
     R.apply_arg_checks(parsers, a)
-    if argv is None: signal.signal(signal.SIGTERM, _stop)     # `kill` stops as cleanly as Ctrl-C
+    if argv is None:                   # `kill` stops as cleanly as Ctrl-C; SIGINT counts even when a shell
+        for sig in (signal.SIGTERM, signal.SIGINT): signal.signal(sig, _stop)   # started us with it ignored
     try: return SUBCOMMANDS[a.cmd][1](a)
     except SteernbError as e:
         print(f'steernb {a.cmd}: error: {e}', file=sys.stderr)

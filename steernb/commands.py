@@ -17,7 +17,7 @@ from .data import ab_to_preference_pairs, load_ab, load_concept, load_contexts, 
 from .data import load_preference_pairs, load_questions, split_items
 from .extract import extract_vectors
 from .generate import generate_rows, load_generations
-from .judge import APIJudge, LocalJudge, METRICS, rescore, score_responses
+from .judge import APIJudge, LocalJudge, METRICS, rank_pairs, rescore, score_responses
 from .metrics import next_token_probs
 from .models import load_model, n_layers, resolve_layers
 from .sweep import ResultStore, make_grid, run_sweep
@@ -26,8 +26,8 @@ from .train import PAS_METHODS, pas_experiment, train_bipo
 from .vectors import load_vectors, save_vectors
 
 # %% auto #0
-__all__ = ['T', 'TABLE_SUFFIXES', 'JUDGE_SETTINGS', 'STATE_FILE', 'COMMANDS', 'write_table', 'make_judge', 'report_manifest',
-           'main']
+__all__ = ['T', 'TABLE_SUFFIXES', 'JUDGE_SETTINGS', 'STATE_FILE', 'COMMANDS', 'write_table', 'make_judge', 'against_pairs',
+           'report_manifest', 'main']
 
 # %% ../nbs/14b_commands.ipynb #ea6afe73
 T = R.ARG_TYPES
@@ -212,7 +212,7 @@ def _generate_run(a) -> int:
 
 # %% ../nbs/14b_commands.ipynb #60a03584
 JUDGE_SETTINGS = ('judge', 'judge_model', 'model', 'tokenizer', 'api_key_env', 'top_logprobs', 'tol',
-                  'concurrency', 'metrics', 'trait', 'rubric', 'concept_question')
+                  'concurrency', 'no_prompt_cache', 'metrics', 'trait', 'rubric', 'concept_question')
 
 def _metrics(s: str) -> list[str]:
     "An argparse type: comma-separated judge metrics."
@@ -221,7 +221,7 @@ def _metrics(s: str) -> list[str]:
     if bad or not ms: raise argparse.ArgumentTypeError(f'{s!r}: metrics are {", ".join(METRICS)}')
     return ms
 
-def _judge_opts(p, endpoint_only: bool = False):
+def _judge_opts(p, endpoint_only: bool = False, asked: bool = True):
     "The options that choose a judge and what it is asked."
     g = p.add_argument_group('judge')
     g.add_argument('--judge', required=endpoint_only, default=None if endpoint_only else 'local',
@@ -244,6 +244,10 @@ def _judge_opts(p, endpoint_only: bool = False):
                    help='endpoint: points a 0-100 score may be off, to send fewer prompts (default: 0)')
     g.add_argument('--concurrency', type=T['count'], default=4,
                    help='endpoint: requests in flight (default: 4)')
+    g.add_argument('--no-prompt-cache', action='store_true',
+                   help="endpoint (llama.cpp): send cache_prompt=false, so a score does not depend on the "
+                        'requests before it (batch and direct then agree to 1e-6; slower)')
+    if not asked: return
     w = p.add_argument_group('what the judge is asked')
     w.add_argument('--metrics', type=_metrics, default=['trait', 'coherence'],
                    help=f'comma-separated, from {", ".join(METRICS)} (default: trait,coherence)')
@@ -264,7 +268,8 @@ def make_judge(a, # parsed judge options (see _judge_opts), or a dict of them
                           'https://...)')
     ep = Endpoint(a.judge_model, base_url=a.judge, api_key_env=a.api_key_env, max_concurrency=a.concurrency)
     tok = load_model(a.tokenizer).tokenizer if a.tokenizer else None
-    return APIJudge(APIClient(ep, cache), tokenizer=tok, top_logprobs=a.top_logprobs, tol=a.tol)
+    params = {'cache_prompt': False} if getattr(a, 'no_prompt_cache', False) else None
+    return APIJudge(APIClient(ep, cache), tokenizer=tok, top_logprobs=a.top_logprobs, tol=a.tol, params=params)
 
 def _ask_kw(a) -> dict:
     "score_responses' keywords from the options."
@@ -290,6 +295,34 @@ def _score_run(a) -> int:
 def _rescore_run(a) -> int:
     t = time.time()
     return _judged(a, rescore(a.table, make_judge(a, a.cache), **_ask_kw(a)), t)
+
+def against_pairs(gens: pd.DataFrame, # a generation table (prompt_id, alpha, seed, prompt, text)
+                  against: float = 0.0, # the alpha every other row is compared with
+                 ) -> pd.DataFrame:
+    "Pairwise items: each row's reply (response_a) against the same prompt and seed's reply at `against`."
+    if 'alpha' not in gens.columns: raise DataError('the table has no alpha column: is it from `steernb generate`?')
+    alpha = gens.alpha.fillna(0.0).astype(float)
+    base = gens[alpha == against].set_index(['prompt_id', 'seed']).text
+    if base.empty:
+        raise DataError(f'no rows at alpha {against} to compare with (alphas: {sorted(set(alpha))})')
+    rows = gens[alpha != against].assign(alpha=alpha[alpha != against])
+    keys = list(zip(rows.prompt_id, rows.seed))
+    missing = [k for k in keys if k not in base.index]
+    if missing: raise DataError(f'no reply at alpha {against} for (prompt_id, seed) {missing[0]}')
+    return pd.DataFrame(dict(prompt_id=rows.prompt_id.values, seed=rows.seed.values, alpha=rows.alpha.values,
+                             against=against, question=rows.prompt.values, response_a=rows.text.values,
+                             response_b=[base[k] for k in keys]))
+
+def _rank_run(a) -> int:
+    t, pairs = time.time(), against_pairs(load_generations(a.table), a.against)
+    via = dict(via='batch', batch=BatchOptions(a.batch_folder, poll_s=1.0, wait=True)) if a.batch_folder else {}
+    rows = rank_pairs(make_judge(a, a.cache), pairs, a.rubric, **via)
+    rows[['prompt_id', 'seed', 'alpha', 'against']] = pairs[['prompt_id', 'seed', 'alpha', 'against']].values
+    write_table(rows, a.out)
+    won = rows.groupby('alpha').value.mean()
+    print(f'{len(rows)} pairs -> {a.out} in {time.time() - t:.1f}s; P(alpha beats {a.against:g}) by alpha:')
+    print(won.round(3).to_string())
+    return 0
 
 # %% ../nbs/14b_commands.ipynb #6c1ecc39
 STATE_FILE = 'command.json'   # a batch run's settings, in its folder
@@ -376,7 +409,7 @@ def _serve_run(a) -> int:
 
 # %% ../nbs/14b_commands.ipynb #f632d2a6
 def _table_parsers(sub):
-    "`judge score`, `judge rescore` and `judge serve`."
+    "`judge score`, `judge rescore`, `judge rank` and `judge serve`."
     for name, text in (('score', 'judge a generation table (or any table of question + answer)'),
                        ('rescore', 're-judge a saved table, judged or not, with the judge given now')):
         q = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + '.')
@@ -386,6 +419,18 @@ def _table_parsers(sub):
         q.add_argument('--cache', default=None,
                        help='endpoint: a sqlite file caching answers (re-runs are free)')
         _judge_opts(q)
+    k = sub.add_parser('rank', help="pairwise: each alpha's reply against the unsteered one, both orders",
+                       description="Rank pairs (bipo's pairwise judging): each row's reply against the same "
+                                   "prompt and seed's reply at --against, in both orders; P(a wins) per pair.")
+    k.add_argument('table', type=T['file'], help='a generation table from `steernb generate`')
+    k.add_argument('--against', type=T['alpha'], default=0.0, help='the alpha compared with (default: 0)')
+    k.add_argument('--out', type=_table_file, required=True, help='the ranked pairs to write')
+    k.add_argument('--cache', default=None, help='endpoint: a sqlite file caching answers (re-runs are free)')
+    k.add_argument('--batch-folder', default=None,
+                   help='endpoint: send through the Batch API, state kept in this folder (waits until done)')
+    k.add_argument('--rubric', required=True,
+                   help='a shipped rubric (relationship-seeking, joy, ...) or a rubric YAML with a pairwise definition')
+    _judge_opts(k, asked=False)
     v = sub.add_parser('serve', help='serve a GGUF model with llama.cpp (and a local Batch API) on 127.0.0.1',
                        description='Serve a GGUF model with llama.cpp on 127.0.0.1 until Ctrl-C (xllamacpp).')
     v.add_argument('--gguf', type=T['file'], default=None,
@@ -433,14 +478,14 @@ def _batch_parsers(sub):
 def _judge_args(p):
     p.description = ('Judge generated text: 0-100 trait and coherence scores, 1-10 ratings, yes/no readings, '
                      'directly or through the Batch API (steernb.judge).')
-    sub = p.add_subparsers(dest='judge_cmd', required=True, metavar='{score,rescore,batch,serve}')
+    sub = p.add_subparsers(dest='judge_cmd', required=True, metavar='{score,rescore,rank,batch,serve}')
     _table_parsers(sub)
     _batch_parsers(sub)
 
 def _judge_run(a) -> int:
     if a.judge_cmd == 'batch':
         return {'submit': _submit_run, 'status': _status_run, 'collect': _collect_run}[a.batch_cmd](a)
-    return {'score': _score_run, 'rescore': _rescore_run, 'serve': _serve_run}[a.judge_cmd](a)
+    return {'score': _score_run, 'rescore': _rescore_run, 'rank': _rank_run, 'serve': _serve_run}[a.judge_cmd](a)
 
 # %% ../nbs/14b_commands.ipynb #9df9688f
 def _pairs(a) -> list:

