@@ -61,7 +61,7 @@ vllm-env:
 	VLLM_VENV=$(VLLM_VENV) tools/vllm-env
 
 bench-generate: vllm-env
-	$(VLLM_VENV)/bin/python -m steernb.vllm_backend bench
+	$(VLLM_VENV)/bin/python -m steernb.bench generate
 
 # A GPU machine: per-row steering equal to single rows, 4-bit vs bfloat16 KL, sweep and vLLM timings; one JSON line.
 # Without CUDA it prints "no CUDA: skipped" and exits 0 (`python tools/gpu_check.py --cpu` self-tests on a CPU).
