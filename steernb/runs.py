@@ -675,8 +675,9 @@ def check_flag(v, ctx=None) -> str | None:
 
 def check_backend(v, ctx=None) -> str | None:
     "'transformers', or 'vllm' where vLLM is installed (the run's worker imports it)."
-    if v == 'transformers': return None
-    if v != 'vllm': return f"expected 'transformers' or 'vllm', got {v!r}"
+    from steernb.generate import BACKENDS
+    if v not in BACKENDS: return f"expected {' or '.join(map(repr, BACKENDS))}, got {v!r}"
+    if v != 'vllm': return None
     import importlib.util
     if importlib.util.find_spec('vllm') is None:
         return ("vLLM is not installed in this environment: pip install \"steernb[vllm]\" (GPU), or run from "
