@@ -24,7 +24,7 @@ __all__ = ['TEMPLATE_FIELDS', 'CHOICE_KINDS', 'MIN_MASS', 'MIN_COHERENCE', 'MIN_
            'RELEVANCE_THRESHOLD', 'QUESTION_KEYS', 'ANSWER_KEYS', 'METRICS', 'JUDGE_COLUMNS', 'load_templates', 'Trait',
            'list_traits', 'load_trait', 'Rubric', 'list_rubrics', 'load_rubric', 'judge_prompt', 'Judgement',
            'expected_score', 'LocalJudge', 'APIJudge', 'score_responses', 'rank_pairs', 'rescore', 'load_themes',
-           'load_theme', 'persona_stability', 'stability_summary']
+           'load_theme', 'Arm', 'as_arm', 'persona_stability', 'stability_summary']
 
 # %% ../nbs/08b_judge.ipynb #c5f898f6
 TEMPLATE_FIELDS = {   # placeholders each kind of judge prompt may use
@@ -915,38 +915,91 @@ def load_theme(name: str) -> dict:
     if name not in themes: raise DataError(f'unknown persona theme {name!r}: choose from {sorted(themes)}')
     return themes[name]
 
-# %% ../nbs/08b_judge.ipynb #a47f069c
-def persona_stability(model,            # a model from load_model
-                      steers: dict,     # configuration label -> list[Steer] ([] = unsteered)
+# %% ../nbs/08b_judge.ipynb #984aad8b
+@dataclass(frozen=True)
+class Arm:
+    "One arm of a persona-stability run: the local model (steered, system-prompted, or neither), or an API chat model."
+    steers: tuple = ()            # Steers added at every generated token (local model only)
+    system: str | None = None     # a system message that opens every conversation of the arm
+    client: object = None         # an APIClient: the arm's replies come from its chat endpoint
+    params: dict | None = None    # API arm only: extra request parameters (e.g. llama.cpp's cache_prompt)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'steers', tuple(self.steers or ()))
+        if self.client is not None and not hasattr(self.client, 'chat_many'):
+            raise ConfigError(f'client must be an APIClient (it has chat_many), got {type(self.client).__name__}')
+        if self.client is not None and self.steers:
+            raise ConfigError('an API arm cannot be steered: its model runs elsewhere (a system prompt is fine)')
+
+    @property
+    def kind(self) -> str:
+        "'api', 'steered', 'prompted' or 'unsteered'."
+        if self.client is not None: return 'api'
+        return 'steered' if self.steers else 'prompted' if self.system else 'unsteered'
+
+def as_arm(x) -> Arm:
+    "An `Arm` from an Arm, a list of Steers (`[]`: unsteered) or an APIClient."
+    if isinstance(x, Arm): return x
+    if hasattr(x, 'chat_many'): return Arm(client=x)
+    if isinstance(x, (list, tuple)): return Arm(steers=tuple(x))
+    raise ConfigError(f'an arm is an Arm, a list of Steers or an APIClient, got {type(x).__name__}')
+
+# %% ../nbs/08b_judge.ipynb #8d94d9e4
+def _arm_replies(model, arm: Arm, label: str, convs: list[dict], max_new_tokens: int, gen_kw: dict) -> list[dict]:
+    "The next assistant turn of each of one arm's conversations: [{text, n_tokens}]."
+    from steernb.steer import generate
+    msgs = [c['messages'] for c in convs]
+    if arm.client is None:
+        if model is None: raise ConfigError(f'arm {label!r} runs on the local model, but model is None')
+        return generate(model, msgs, [list(arm.steers)] * len(msgs), max_new_tokens=max_new_tokens, **gen_kw)
+    sampled = gen_kw.get('do_sample', False)
+    params = dict(max_tokens=max_new_tokens, temperature=float(gen_kw.get('temperature', 1.0)) if sampled else 0.0)
+    if gen_kw.get('seed') is not None: params['seed'] = int(gen_kw['seed'])
+    params.update(arm.params or {})
+    out = []
+    for r in arm.client.chat_many(msgs, progress=False, **params):
+        if not r.ok: raise SteernbError(f'persona stability, arm {label!r}: the chat request failed: {r.error}')
+        out.append(dict(text=r.text.strip(), n_tokens=int(r.usage.get('completion_tokens') or 0)))
+    return out
+
+def persona_stability(model,            # a model from load_model (None when every arm is an API model)
+                      arms: dict,       # label -> Arm, list of Steers ([] = unsteered) or APIClient
                       judge,            # LocalJudge or APIJudge
                       trait: Trait | str | None = None, # score each turn on this trait (0-100) ...
                       rubric: Rubric | str | None = None, # ... or rate it with this rubric
                       themes=None,      # theme names or dicts (default: all shipped themes)
                       attacks=('up', 'down'),
                       max_new_tokens: int = 64,
-                      **gen_kw,         # passed to steernb.steer.generate (do_sample, temperature, seed, ...)
+                      **gen_kw,         # do_sample, temperature, seed (steernb.steer.generate; API arms too)
                      ) -> pd.DataFrame:
-    "Steered multi-turn conversations with persona attacks, every assistant turn judged: tidy rows."
-    from steernb.steer import generate
-    if (trait is None) == (rubric is None): raise ConfigError('persona_stability needs exactly one of trait= or rubric=')
+    "Multi-turn conversations per arm with persona attacks, every assistant turn judged: tidy rows."
+    if (trait is None) == (rubric is None):
+        raise ConfigError('persona_stability needs exactly one of trait= or rubric=')
     themes = load_themes() if themes is None else [load_theme(t) if isinstance(t, str) else t for t in themes]
     bad = set(attacks) - {'up', 'down'}
     if bad: raise ConfigError(f"attacks must be 'up' and/or 'down', got {sorted(bad)}")
-    if not steers: raise ConfigError('steers is empty: pass {label: [Steer, ...]} ({"unsteered": []} for the baseline)')
-    convs = [dict(theme=t['name'], config=lab, steers=list(st), attack=None,
-                  messages=[{'role': 'user', 'content': t['opening']['user']}, {'role': 'assistant', 'content': t['opening']['assistant']}])
-             for t in themes for lab, st in steers.items()]
+    if not arms: raise ConfigError('arms is empty: pass {label: arm} ({"unsteered": []} for the baseline)')
+    arms = {lab: as_arm(a) for lab, a in arms.items()}
+    def opening(t, arm):
+        sys_msg = [{'role': 'system', 'content': arm.system}] if arm.system else []
+        return sys_msg + [{'role': 'user', 'content': t['opening']['user']},
+                          {'role': 'assistant', 'content': t['opening']['assistant']}]
+    convs = [dict(theme=t['name'], config=lab, attack=None, messages=opening(t, arm))
+             for t in themes for lab, arm in arms.items()]
     turns = []
     def step(cs, user_msgs, phase, turn):
         for c, u in zip(cs, user_msgs): c['messages'].append({'role': 'user', 'content': u})
-        outs = generate(model, [c['messages'] for c in cs], [c['steers'] for c in cs], max_new_tokens=max_new_tokens, **gen_kw)
-        for c, u, o in zip(cs, user_msgs, outs):
-            c['messages'].append({'role': 'assistant', 'content': o['text']})
-            turns.append(dict(theme=c['theme'], config=c['config'], attack=c['attack'], phase=phase, turn=turn, question=u,
-                              answer=o['text'], n_tokens=o['n_tokens'], n_messages=len(c['messages'])))
+        for lab, arm in arms.items():                           # one batched call per arm
+            mine = [(c, u) for c, u in zip(cs, user_msgs) if c['config'] == lab]
+            if not mine: continue
+            outs = _arm_replies(model, arm, lab, [c for c, _ in mine], max_new_tokens, gen_kw)
+            for (c, u), o in zip(mine, outs):
+                c['messages'].append({'role': 'assistant', 'content': o['text']})
+                turns.append(dict(theme=c['theme'], config=lab, arm_kind=arm.kind, attack=c['attack'],
+                                  phase=phase, turn=turn, question=u, answer=o['text'], n_tokens=o['n_tokens'],
+                                  n_messages=sum(m['role'] != 'system' for m in c['messages'])))
     by_theme = {t['name']: t for t in themes}
-    n_regular = max(len(t['turns']) for t in themes)
-    for k in range(n_regular):
+    for k in range(max(len(t['turns']) for t in themes)):
         cs = [c for c in convs if k < len(by_theme[c['theme']]['turns'])]
         step(cs, [by_theme[c['theme']]['turns'][k] for c in cs], 'regular', k + 1)
     branches = [dict(c, attack=a, messages=list(c['messages'])) for a in attacks for c in convs]
@@ -957,6 +1010,7 @@ def persona_stability(model,            # a model from load_model
     if trait is not None: return score_responses(judge, df, metrics='trait', trait=trait)
     return score_responses(judge, df, metrics='rating', rubric=rubric)
 
+# %% ../nbs/08b_judge.ipynb #a454ed70
 def stability_summary(rows: pd.DataFrame, # persona_stability's rows
                      ) -> pd.DataFrame:
     "Per theme, configuration and attack: mean score before the attack, score after it, and the shift."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_plots.ipynb #6f99736f
 from __future__ import annotations
-import math
+import math, textwrap
 from pathlib import Path
 
 import altair as alt
@@ -17,8 +17,8 @@ from . import stats
 # %% auto #0
 __all__ = ['OKABE_ITO', 'FONT', 'THEME', 'Y_TITLES', 'X_TITLES', 'steernb_theme', 'use_theme', 'chart_issues', 'save_chart',
            'metric_vs_alpha', 'cross_entropy_vs_alpha', 'layer_alpha_heatmap', 'loglik_shift', 'judge_score_curves',
-           'trait_coherence_scatter', 'win_rate_bars', 'flip_bars', 'accuracy_bars', 'position_bias_chart',
-           'training_loss_curves']
+           'condition_curves', 'trait_coherence_scatter', 'win_rate_bars', 'flip_bars', 'accuracy_bars',
+           'position_bias_chart', 'training_loss_curves']
 
 # %% ../nbs/11_plots.ipynb #83571f35
 OKABE_ITO = ('#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442')
@@ -385,6 +385,41 @@ def judge_score_curves(df: pd.DataFrame, # tidy judge rows
     return alt.layer(*layers, data=m).properties(width=330, height=240).facet(
         column=alt.Column('metric:N', title='judged metric', sort=list(metrics))).properties(
         title=alt.Title(title, subtitle=f'mean over prompts, {level:.0%} bootstrap CI; dashed: unsteered'))
+
+# %% ../nbs/11_plots.ipynb #a30427af
+def condition_curves(df: pd.DataFrame, # tidy judged rows: metric, value, the dose and the condition
+                     metrics, # judged metrics, one panel each
+                     x: str = 'multiplier', # the dose column
+                     condition: str = 'condition', # one line per value
+                     score_range=(0, 100), # the judge's scale (y axis domain)
+                     x_title: str = 'multiplier (prompting: its level)', # the dose axis title
+                     title: str = 'Steering vs prompting', # chart title
+                     note: str | None = None, # a sentence under the title (e.g. the condition_slopes verdict)
+                     n_boot: int = 1000, # bootstrap resamples
+                     level: float = 0.95, # CI level
+                     seed: int = 0, # bootstrap seed
+                    ) -> alt.Chart:
+    "Mean judged score per condition against the dose, bootstrap CIs, one panel per metric."
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    d = df[df['metric'].isin(metrics)].dropna(subset=['value'])
+    if d.empty: raise DataError(f'no scored rows for metrics {metrics}')
+    rows = []
+    for (mt, c, v), g in d.groupby(['metric', condition, x]):
+        lo, hi = stats.bootstrap_ci(g['value'].to_numpy(), n_boot, level, seed) if len(g) > 1 else (np.nan, np.nan)
+        rows.append({'metric': mt, condition: c, x: float(v), 'mean': g['value'].mean(), 'ci_low': lo,
+                     'ci_high': hi, 'n': len(g)})
+    m = pd.DataFrame(rows)
+    yt = f'judge score ({score_range[0]:g}-{score_range[1]:g})'
+    base = alt.Chart().encode(x=alt.X(f'{x}:Q', title=x_title, axis=alt.Axis(values=_ticks(m[x]), format='~g')),
+                              color=alt.Color(f'{condition}:N', title=condition))
+    line = base.mark_line(point=True).encode(y=alt.Y('mean:Q', title=yt, scale=alt.Scale(domain=list(score_range))),
+                                             tooltip=[f'{condition}:N', f'{x}:Q', alt.Tooltip('mean:Q', format='.2f'),
+                                                      'n:Q'])
+    bars = base.mark_errorbar().encode(y=alt.Y('ci_low:Q', title=yt), y2='ci_high:Q')
+    sub = [f'mean over items, {level:.0%} bootstrap CI'] + (textwrap.wrap(note, 100) if note else [])
+    return alt.layer(line, bars, data=m).properties(width=330, height=240).facet(
+        column=alt.Column('metric:N', title='judged metric', sort=metrics)).properties(
+        title=alt.Title(title, subtitle=sub))
 
 # %% ../nbs/11_plots.ipynb #6354bd51
 def trait_coherence_scatter(table: pd.DataFrame, # a row per configuration (stats.config_means), baseline too

@@ -16,9 +16,9 @@ from .core import ConfigError, DataError
 __all__ = ['STRATA', 'UNITS', 'CONFIG_COLS', 'OTHER_CONDITIONS', 'baseline_mask', 'pair_with_baseline', 'bootstrap_ci',
            'effect_vs_baseline', 'mean_ci', 'paired_test', 'adjust_pvalues', 'seed_tests', 'mcnemar_test', 'flip_table',
            'position_table', 'position_bias', 'select_on_val', 'report_on_test', 'cross_benchmark_summary',
-           'cross_benchmark_flips', 'mixed_effects', 'wilson_ci', 'order_key', 'resolve_pairwise', 'win_rates',
-           'item_slopes', 'steerability', 'rank_candidates', 'simplex_grid', 'weight_sensitivity', 'pareto_front',
-           'config_means', 'best_valid_per_layer']
+           'cross_benchmark_flips', 'mixed_effects', 'condition_slopes', 'wilson_ci', 'control_outcomes', 'order_key',
+           'resolve_pairwise', 'win_rates', 'item_slopes', 'steerability', 'rank_candidates', 'simplex_grid',
+           'weight_sensitivity', 'pareto_front', 'config_means', 'best_valid_per_layer']
 
 # %% ../nbs/10_stats.ipynb #135b514e
 # analysed separately; the baseline is matched within them
@@ -589,6 +589,57 @@ def mixed_effects(data: pd.DataFrame, # wide rows (one column per variable) or t
                      formula=formula, groups=groups)
     return out
 
+# %% ../nbs/10_stats.ipynb #a2bd1e5c
+def _fixed_term(table: pd.DataFrame, reference: str, term: str, why: str = '') -> dict:
+    "{estimate, ci_low, ci_high, reason} of one fixed term of one fit in `condition_slopes`'s table."
+    r = table[(table.reference == reference) & (table.term == term)]
+    if not len(r): return dict(estimate=math.nan, ci_low=math.nan, ci_high=math.nan, reason=why or f'no {term} term')
+    r = r.iloc[0]
+    return dict(estimate=float(r.estimate), ci_low=float(r.ci_low), ci_high=float(r.ci_high),
+                reason=str(r.reason or ''))
+
+def condition_slopes(data: pd.DataFrame, # one row per judged answer
+                     response: str = 'value', # the score column
+                     x: str = 'multiplier', # the dose, on one scale for both conditions
+                     condition: str = 'condition', # which condition produced each answer
+                     groups: str = 'item_id', # random intercept per item (prompt or question)
+                     conditions=('steering', 'prompting'), # the two conditions; difference = second - first
+                     label: str | None = None, # what the response is, for the sentence (default: `response`)
+                    ) -> tuple[pd.DataFrame, dict]:
+    "Each condition's slope of `response` on `x` from one mixed model, their difference, and a verdict."
+    a, b = conditions
+    for c in (response, x, condition, groups):
+        if c not in data.columns: raise ConfigError(f'column {c!r} is not in the table: {list(data.columns)}')
+    other = sorted(set(data[condition]) - {a, b}, key=str)
+    if other: raise DataError(f'conditions other than {a!r} and {b!r} in {condition!r}: {other}')
+    d = pd.DataFrame(dict(y=pd.to_numeric(data[response], errors='coerce'), x=data[x].astype(float),
+                          g=data[groups].astype(str), is_b=(data[condition] == b).astype(float)))
+    d['is_a'] = 1.0 - d['is_b']
+    names = {'x': x, 'is_b': b, 'x:is_b': f'{x}:{b}', 'is_a': a, 'x:is_a': f'{x}:{a}'}
+    fits, why = [], ''
+    for ref, ind in ((a, 'is_b'), (b, 'is_a')):
+        try: f = mixed_effects(d, formula=f'y ~ x * {ind}', groups='g')
+        except (DataError, ValueError, np.linalg.LinAlgError) as e:
+            why = f'not fitted: {e}'
+            f = pd.DataFrame([dict(term='x', effect='fixed', estimate=math.nan, std_err=math.nan, z=math.nan,
+                                   p_value=math.nan, ci_low=math.nan, ci_high=math.nan, reason=why)])
+        fits.append(f.assign(reference=ref, term=f['term'].map(lambda t: names.get(t, t))))
+    table = pd.concat(fits, ignore_index=True)
+    s_a, s_b = _fixed_term(table, a, x, why), _fixed_term(table, b, x, why)
+    diff = _fixed_term(table, a, f'{x}:{b}', why)
+    fmt = lambda t: f"{t['estimate']:+.2f} [{t['ci_low']:+.2f}, {t['ci_high']:+.2f}]"
+    what = label or response
+    if math.isnan(diff['estimate']) or math.isnan(diff['ci_low']):
+        winner, statement = None, f"The two conditions could not be compared: {diff['reason'] or why}."
+    else:
+        winner = b if diff['ci_low'] > 0 else a if diff['ci_high'] < 0 else 'neither'
+        lead = b if diff['estimate'] > 0 else a
+        statement = (f'Per unit of {x}, {what} moves {fmt(s_a)} under {a} and {fmt(s_b)} under {b}; {b} minus {a} '
+                     f'{fmt(diff)} (95% CI). ' +
+                     (f'{winner.capitalize()} wins: the CI excludes 0.' if winner != 'neither' else
+                      f'{lead.capitalize()} is ahead, but the CI includes 0: the data cannot tell them apart.'))
+    return table, dict(slopes={a: s_a, b: s_b}, difference=diff, winner=winner, statement=statement)
+
 # %% ../nbs/10_stats.ipynb #326e0850
 def wilson_ci(count, # successes (may be fractional, e.g. wins + ties/2)
               nobs, # trials
@@ -603,6 +654,28 @@ def wilson_ci(count, # successes (may be fractional, e.g. wins + ties/2)
         center = (p + z ** 2 / (2 * nobs)) / denom
         half = z * np.sqrt(p * (1 - p) / nobs + z ** 2 / (4 * nobs ** 2)) / denom
     return center - half, center + half
+
+# %% ../nbs/10_stats.ipynb #13a2b45e
+def control_outcomes(pairs: pd.DataFrame, # rank_pairs rows: response_a from `conditions[0]`, response_b from [1]
+                     x: str = 'multiplier', # the signed dose of each pair
+                     conditions=('steering', 'prompting'), # which condition answered A and which B
+                     level: float = 0.95, # Wilson CI level
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Pairs with a `control` verdict (which condition moved further in the asked direction), and rates per dose."
+    a, b = conditions
+    for c in (x, 'winner'):
+        if c not in pairs.columns: raise ConfigError(f'column {c!r} is not in the pairs: {list(pairs.columns)}')
+    dose = pairs[x].astype(float)
+    if (dose == 0).any(): raise DataError(f'a pair at {x} = 0 has no asked direction: leave those pairs out')
+    w = pairs['winner']
+    out = pairs.assign(control=np.select([w.isna(), w == 'tie', (w == 'a') == (dose > 0)], ['no verdict', 'tie', a], b))
+    judged = out[out.control != 'no verdict']
+    t = judged.groupby(x).control.value_counts().unstack(fill_value=0).reindex(columns=[a, b, 'tie'], fill_value=0)
+    t.columns.name = None
+    t['n'] = t.sum(axis=1)
+    t[f'{a}_win_rate'] = (t[a] + 0.5 * t['tie']) / t['n']
+    t['ci_low'], t['ci_high'] = wilson_ci(t[a] + 0.5 * t['tie'], t['n'], level)
+    return out, t.reset_index()
 
 # %% ../nbs/10_stats.ipynb #b1deb6bd
 def order_key(v) -> tuple:
