@@ -687,7 +687,7 @@ def read_mcq_file(path: str | Path,        # .csv (MMLU, with or without a heade
     name = name or f'{path.parent.name}/{path.stem}'
     if path.suffix.lower() in ('.csv', '.tsv'):
         rows = read_csv_rows(path)
-        if rows and 'question' not in [c.strip().lower() for c in rows[0][1]]:
+        if rows and not {'question', 'label'} & {c.strip().lower() for c in rows[0][1]}:   # no header row
             items = _mmlu_csv(rows, path, subset, name)
         else: items = [mcq_from_record(r, path, line, f'{name}:{i}', subset, target)
                        for i, (line, r) in enumerate(_csv_records(path))]

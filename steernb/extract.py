@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from .core import ConfigError, DataError, stable_hash
-from .models import (canonical_site, chat_format, encode, first_tensor, model_spec, n_layers,
-                            read_sites, resolve_layers, site_module)
+from .models import (canonical_site, chat_format, convention_site, encode, first_tensor, model_spec,
+                            n_layers, read_sites, resolve_layers, site_module)
 from .vectors import SteeringVector
 
 # %% auto #0
@@ -130,13 +130,15 @@ def collect_activations(model,   # a model from load_model / tiny_model
                         progress: bool = True, # show a progress bar when there are several batches
                         system: str | None = None, # system message when chat=True
                         max_length: int | None = None, # truncate longer texts on the left
+                        layer_convention: str = 'block_output', # or 'hidden_states' (steernb.models.LAYER_CONVENTIONS)
+                        add_special_tokens: bool | None = None, # default: as `encode` (not with a chat template)
                        ) -> torch.Tensor:
     "Activations (n_texts, n_layers_selected, hidden), float32 on CPU: one forward per batch for all layers."
     if isinstance(texts, str):
         raise ConfigError('texts must be a list of strings, not one string: wrap it in a list')
     texts = [format_text(model, t, chat, positions, system) for t in texts]
     if not texts: raise DataError('collect_activations() got no texts')
-    positions, site = _check_positions(positions), canonical_site(site)
+    positions, site = _check_positions(positions), convention_site(site, layer_convention)
     layer_ids = resolve_layers(layers, n_layers(model))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))       # batch similar lengths together
     starts = range(0, len(texts), batch_size)
@@ -145,7 +147,7 @@ def collect_activations(model,   # a model from load_model / tiny_model
     for s in tqdm(starts, desc='activations', disable=not progress or len(starts) < 2):
         idx = order[s:s + batch_size]
         bt = [texts[i] for i in idx]
-        batch = encode(model, bt, max_length=max_length)
+        batch = encode(model, bt, max_length=max_length, add_special_tokens=add_special_tokens)
         offs = _offsets(model.tokenizer, batch, bt, positions)
         offs = None if offs is None else torch.tensor(offs, device=batch['input_ids'].device)
         acts = _trace_batch(model, batch, layer_ids, site, offs, batch['attention_mask'].bool()).cpu()
@@ -283,6 +285,7 @@ def extract_vectors(model,       # a model from load_model
                     dataset: str | None = None, # dataset name or path, recorded
                     progress: bool = True,
                     method_kwargs: dict | None = None, # e.g. {'C': 0.1} for 'probe'
+                    layer_convention: str = 'block_output', # or 'hidden_states': layer L is hidden_states[L]
                    ) -> dict[int, SteeringVector]:
     "One `SteeringVector` per selected layer from a contrast set, all layers from one pass per batch."
     _method(method)
@@ -294,13 +297,14 @@ def extract_vectors(model,       # a model from load_model
             f"{len(negative)} negative texts; give equal counts or use method='pca_centered'"
         )
     layer_ids = resolve_layers(layers, n_layers(model))
+    site = convention_site(site, layer_convention)
     acts = collect_activations(
         model, positive + negative, layer_ids, positions, site, batch_size, chat, progress
     )
     vecs = vectors_from_activations(
         acts[: len(positive)], acts[len(positive) :], layer_ids, method, **(method_kwargs or {})
     )
-    spec, site = model_spec(model), canonical_site(site)
+    spec = model_spec(model)
     data_hash = stable_hash(
         [[list(t) if isinstance(t, tuple) else t for t in side] for side in (positive, negative)]
     )
@@ -318,6 +322,7 @@ def extract_vectors(model,       # a model from load_model
             dataset=dataset,
             dataset_hash=data_hash,
             extra=dict(extra),
+            layer_convention=layer_convention,
         )
         for l, v in vecs.items()
     }

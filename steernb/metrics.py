@@ -18,9 +18,11 @@ from .steer import Steer, replay_last_logits, replayable, steered_logits
 from .data import ABItem, CorpusChunk, MCQItem, load_contexts, mcq_from_ab
 
 # %% auto #0
-__all__ = ['MMLU_HEADER', 'RowConfig', 'as_configs', 'concept_token_ids', 'next_token_probs', 'log_odds', 'contrastive_log_odds',
-           'cross_entropy', 'corpus_perplexity', 'mcq_prompt', 'answer_ids', 'mcq_positions', 'mcq_accuracy',
-           'ab_prompt', 'ab_matching_prob', 'continuation_loglik', 'kl_divergence', 'add_baseline_delta']
+__all__ = ['MMLU_HEADER', 'PAS_INSTRUCTION', 'MCQ_FORMATS', 'RowConfig', 'as_configs', 'concept_token_ids', 'next_token_probs',
+           'log_odds', 'contrastive_log_odds', 'cross_entropy', 'corpus_perplexity', 'mcq_prompt', 'answer_ids',
+           'pas_prompt', 'vocab_label_ids', 'MCQFormat', 'mcq_format', 'mcq_text', 'mcq_ids', 'mcq_positions',
+           'mcq_accuracy', 'ab_prompt', 'ab_matching_prob', 'continuation_loglik', 'kl_divergence',
+           'add_baseline_delta']
 
 # %% ../nbs/06_metrics.ipynb #2e24d8c9
 @dataclass
@@ -293,25 +295,51 @@ def log_odds(model, prompts,           # texts, {group: [texts]}, or items with 
 # %% ../nbs/06_metrics.ipynb #230510dd
 def contrastive_log_odds(model, positive, # concept prompts
                          negative,            # neutral / opposite prompts
-                         top_k: int = 50, batch_size: int = 16,
+                         top_k: int = 50,     # tokens kept: the first configuration's top-k (unless `token_ids`)
+                         batch_size: int = 16,
                          max_length: int | None = 100, # the seed cuts prompts (on the right) to 100 tokens
+                         configs=None,        # configurations (see as_configs), each steering both sides
+                         token_ids=None,      # report these tokens instead of the first configuration's top-k
+                         norms: dict | None = None, # {layer: norm} for Steer(scaling='norm')
+                         replay: bool | None = None, # replay the blocks above each steer (None: if it applies)
                         ) -> pd.DataFrame:
-    "Tokens whose mean next-token log-prob rises most from `negative` to `positive` prompts (the seed's)."
-    means = []
+    "Tokens whose mean next-token log-prob rises most from `negative` to `positive` prompts (the seed's), per config."
+    cfgs = as_configs(configs)
+    if replay and not _replay_ok(cfgs):
+        raise ConfigError('replay=True needs every steered configuration to be one raw residual add at all '
+                          'positions')
+    if replay is None: replay = _replay_ok(cfgs)
+    red = lambda lg, i: lg.double().log_softmax(-1).cpu()
+    means = []                                       # per side: (n_configs, vocab) mean log-probs
     for side, texts in (('positive', positive), ('negative', negative)):
         items = _text_items(texts, f'{side} prompts')
         seqs, _ = _truncate(_tokenize(model, [t for _, t, _ in items]), max_length, 'right',
                             f'{side} prompts')
-        res = _run(model, seqs, as_configs(None), lambda lg, i: lg.double().log_softmax(-1).cpu(), batch_size,
-                   True)
-        means.append(torch.stack(list(res.values())).mean(0))
-    diff = means[0] - means[1]
-    v, t = diff.topk(min(top_k, diff.numel()))
-    tok = model.tokenizer
-    return pd.DataFrame({'rank': range(len(t)), 'token_id': t.tolist(),
-                         'token': [tok.decode([i]) for i in t.tolist()],
-                         'log_odds': v.tolist(), 'mean_logprob_positive': means[0][t].tolist(),
-                         'mean_logprob_negative': means[1][t].tolist()})
+        total = None
+        for s in range(0, len(seqs), batch_size):   # a batch of prompts at a time: memory stays bounded
+            part = seqs[s:s + batch_size]
+            res = (_run_replay(model, part, cfgs, red, batch_size) if replay
+                   else _run(model, part, cfgs, red, batch_size, True, norms))
+            for (_, c), lp in res.items():
+                if total is None: total = torch.zeros(len(cfgs), lp.numel(), dtype=torch.float64)
+                total[c] += lp
+        means.append(total / len(seqs))
+    diff = means[0] - means[1]                       # (n_configs, vocab)
+    if token_ids is None: t = diff[0].topk(min(top_k, diff.shape[1])).indices.tolist()
+    else:
+        t = list(dict.fromkeys(int(i) for i in token_ids))
+        bad = [i for i in t if not 0 <= i < diff.shape[1]]
+        if bad or not t:
+            raise ConfigError(f'token_ids must be ids in the vocabulary (size {diff.shape[1]}), got '
+                              f'{bad[:3] or "none"}')
+    tok, rec = model.tokenizer, []
+    for c, cfg in enumerate(cfgs):
+        rank = (diff[c][None, :] > diff[c, t][:, None]).sum(1).tolist()     # vocabulary tokens above each
+        rec += [{'item_id': str(tid), 'config_id': cfg.config_id, 'metric': 'contrastive_log_odds',
+                 'value': float(diff[c, tid]), 'rank': int(r), 'token_id': tid, 'token': tok.decode([tid]),
+                 'mean_logprob_positive': float(means[0][c, tid]),
+                 'mean_logprob_negative': float(means[1][c, tid])} for tid, r in zip(t, rank)]
+    return _frame(rec, cfgs)
 
 # %% ../nbs/06_metrics.ipynb #b788a61e
 def _chunk_seqs(model, chunks) -> list[tuple[str, list[int], dict]]:
@@ -396,6 +424,64 @@ def answer_ids(tok, ids: list[int], text: str, labels: Sequence[str],
                           'use other labels')
     return tails[0][:k], firsts
 
+# %% ../nbs/06_metrics.ipynb #042628f7
+PAS_INSTRUCTION = 'Respond with a single letter.\nAnswer:'
+
+def pas_prompt(item: MCQItem, shots: Sequence[MCQItem] = (),
+               header=None, # unused: the seed's prompt has no header (kept for one signature with mcq_prompt)
+              ) -> str:
+    "painless-activation-steering's prompt: question, 'A: text' lines, its instruction; solved `shots` before."
+    def block(it): return '\n'.join([it.question, *(f'{l}: {t}' for l, t in it.choices.items()), PAS_INSTRUCTION])
+    return ''.join(block(s) + s.answer + '\n\n' for s in shots) + block(item)
+
+def vocab_label_ids(tok, labels: Sequence[str]) -> list[int]:
+    "Each label's own vocabulary token id (the seed's `tok.convert_tokens_to_ids(letters)`)."
+    ids = tok.convert_tokens_to_ids(list(labels))
+    unk = getattr(tok, 'unk_token_id', None)
+    bad = [l for l, i in zip(labels, ids) if i is None or (i == unk and l != tok.unk_token)]
+    if bad: raise ConfigError(f"labels {bad} are not tokens of this tokenizer's vocabulary: the 'pas' prompt format "
+                              "reads each label as one vocabulary token; use prompt_format='mmlu'")
+    if len(set(ids)) < len(ids): raise ConfigError(f'labels {list(labels)} share a vocabulary token')
+    return list(ids)
+
+@dataclass(frozen=True)
+class MCQFormat:
+    "How a multiple-choice item is shown, and which token reads each label."
+    prompt: Callable               # (item, shots, header) -> the text after which the label is predicted
+    labels: str                    # 'continuation': the token after prompt + ' ' (answer_ids); 'vocab': its own token
+    special_tokens: bool | None    # add the tokenizer's special tokens (None: as `encode`, not with a chat template)
+    about: str = ''
+
+MCQ_FORMATS = {
+    'mmlu': MCQFormat(mcq_prompt, 'continuation', None,
+                      "hendrycks MMLU: subject header, 'A. text' lines, 'Answer:', the label after a space"),
+    'pas': MCQFormat(pas_prompt, 'vocab', True,
+                     "painless-activation-steering: 'A: text' lines, 'Respond with a single letter.', 'Answer:', "
+                     'the bare letter tokens'),
+}
+
+def mcq_format(prompt_format: str) -> MCQFormat:
+    "The MCQ_FORMATS entry `prompt_format`; a ConfigError naming the choices otherwise."
+    if prompt_format not in MCQ_FORMATS:
+        raise ConfigError(f'unknown prompt_format {prompt_format!r}: choose from {", ".join(MCQ_FORMATS)}')
+    return MCQ_FORMATS[prompt_format]
+
+def mcq_text(item: MCQItem, shots: Sequence[MCQItem] = (), prompt_format: str = 'mmlu',
+             header: bool | str = True) -> str:
+    "The prompt of `item` after solved `shots` in `prompt_format`, ending where its label is predicted."
+    return mcq_format(prompt_format).prompt(item, shots, header)
+
+def mcq_ids(tok, text: str, labels: Sequence[str], prompt_format: str = 'mmlu',
+            chat: bool = False, # the text went through the chat template (special tokens as `encode` adds them)
+           ) -> tuple[list[int], list[int]]:
+    "Token ids to score after (the prompt, plus any tokens all labels share) and each label's token id."
+    f = mcq_format(prompt_format)
+    special = _add_special(tok) if chat or f.special_tokens is None else f.special_tokens
+    ids = list(tok(text, add_special_tokens=special)['input_ids'])
+    if f.labels == 'vocab': return ids, vocab_label_ids(tok, labels)
+    shared, labs = answer_ids(tok, ids, text, list(labels), ' ')
+    return ids + list(shared), labs
+
 # %% ../nbs/06_metrics.ipynb #6ff87dfb
 def _shots(item: MCQItem, dev: Sequence[MCQItem], k: int) -> list[MCQItem]:
     "The first `k` dev items of the item's subject."
@@ -429,6 +515,7 @@ def mcq_accuracy(model, items,            # MCQItem (or ABItem) list
                  truncation_side: str = 'left',
                  norms: dict | None = None,
                  progress: bool = False,
+                 prompt_format: str = 'mmlu', # a key of MCQ_FORMATS: 'mmlu' or the PAS seed's 'pas'
                 ) -> pd.DataFrame:
     "Letter-probability scoring: 'correct', 'p_correct', 'label_mass', with answer and prediction positions."
     if isinstance(items, (str, MCQItem, ABItem)):
@@ -438,12 +525,12 @@ def mcq_accuracy(model, items,            # MCQItem (or ABItem) list
     if k_shot and dev_items is None:
         raise ConfigError(f'k_shot={k_shot} needs dev_items= (e.g. load_mmlu(subject, split="dev"))')
     tok, seqs, label_ids = model.tokenizer, [], []
+    mcq_format(prompt_format)
     for it in items:
-        text = mcq_prompt(it, _shots(it, [_as_mcq(d) for d in dev_items or []], k_shot))
+        text = mcq_text(it, _shots(it, [_as_mcq(d) for d in dev_items or []], k_shot), prompt_format)
         if chat: text = chat_format(model, text[:-len('Answer:')].rstrip('\n'), system=system) + 'Answer:'
-        ids = _tokenize(model, [text])[0]
-        shared, labs = answer_ids(tok, ids, text, list(it.choices), ' ')
-        seqs.append(ids + shared)
+        ids, labs = mcq_ids(tok, text, list(it.choices), prompt_format, chat)
+        seqs.append(ids)
         label_ids.append(labs)
     seqs, _ = _truncate(seqs, max_length, truncation_side, 'multiple-choice prompts')
     red = lambda lg, i: lg.double().log_softmax(-1)[label_ids[i]].cpu()

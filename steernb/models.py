@@ -15,12 +15,13 @@ from torch import nn
 from .core import ConfigError, ModelLoadError, slugify, stable_hash
 
 # %% auto #0
-__all__ = ['EMBEDDED_ID', 'EMBEDDED_GGUF', 'TINY_ARCHS', 'LAYER_PATHS', 'SITES', 'SITE_ORDER', 'SITE_ALIASES', 'FINAL_NORM_PATHS',
-           'embedded_gguf', 'ModelSpec', 'hf_model', 'model_spec', 'cache_dir', 'resolve_dtype', 'load_model',
-           'wrap_model', 'embedded_checkpoint_dir', 'tiny_tokenizer', 'tiny_config', 'tiny_model', 'canonical_site',
-           'get_path', 'layers_path', 'layers', 'n_layers', 'hidden_size', 'SiteAccess', 'site_access', 'site_path',
-           'site_module', 'final_norm', 'resolve_layers', 'has_chat_template', 'pad_batch', 'encode', 'first_tensor',
-           'read_sites', 'as_messages', 'chat_format']
+__all__ = ['EMBEDDED_ID', 'EMBEDDED_GGUF', 'TINY_ARCHS', 'LAYER_PATHS', 'SITES', 'SITE_ORDER', 'SITE_ALIASES',
+           'LAYER_CONVENTIONS', 'FINAL_NORM_PATHS', 'embedded_gguf', 'ModelSpec', 'hf_model', 'model_spec', 'cache_dir',
+           'resolve_dtype', 'load_model', 'wrap_model', 'embedded_checkpoint_dir', 'tiny_tokenizer', 'tiny_config',
+           'tiny_model', 'canonical_site', 'check_layer_convention', 'convention_site', 'get_path', 'layers_path',
+           'layers', 'n_layers', 'hidden_size', 'SiteAccess', 'site_access', 'site_path', 'site_module', 'final_norm',
+           'resolve_layers', 'has_chat_template', 'pad_batch', 'encode', 'first_tensor', 'read_sites', 'as_messages',
+           'chat_format']
 
 # %% ../nbs/01_models.ipynb #e9953130
 EMBEDDED_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'   # what the embedded GGUF is a quantisation of
@@ -363,6 +364,28 @@ def canonical_site(site: str, # a canonical site name or an alias
     if s not in SITES:
         raise ConfigError(f'unknown site {site!r}: choose from {", ".join(SITES)} '
                           f'(aliases: {", ".join(SITE_ALIASES)})')
+    return s
+
+# %% ../nbs/01_models.ipynb #c76226f0
+LAYER_CONVENTIONS = {
+    'block_output': 'layer L of the residual stream is the output of block L (resid_post)',
+    'hidden_states': "layer L is transformers' hidden_states[L]: the input of block L (resid_pre); "
+                     'hidden_states[0] is the embeddings',
+}
+
+def check_layer_convention(layer_convention: str) -> str:
+    "`layer_convention` if it is a key of LAYER_CONVENTIONS; a ConfigError naming the choices otherwise."
+    if layer_convention not in LAYER_CONVENTIONS:
+        raise ConfigError(f'unknown layer_convention {layer_convention!r}: choose from '
+                          f'{", ".join(LAYER_CONVENTIONS)}')
+    return layer_convention
+
+def convention_site(site: str,                          # a site name or alias ('residual' is the residual stream)
+                    layer_convention: str = 'block_output', # a key of LAYER_CONVENTIONS
+                   ) -> str:
+    "The canonical site of block L that `site` at layer L names under `layer_convention`."
+    s = canonical_site(site)
+    if check_layer_convention(layer_convention) == 'hidden_states' and s == 'resid_post': return 'resid_pre'
     return s
 
 # %% ../nbs/01_models.ipynb #76bb4b14

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .core import (ConfigError, atomic_write, atomic_write_json, env_record, project_root,
                           resource_dir, slugify, stable_hash)
-from .models import canonical_site, embedded_gguf, resolve_layers
+from .models import canonical_site, check_layer_convention, embedded_gguf, resolve_layers
 from . import data as data_module
 from .data import list_behaviors, list_concepts, load_concept
 from .judge import list_traits
@@ -28,13 +28,14 @@ __all__ = ['FAILURE_REASONS', 'METRICS_KEYS', 'CONTRACT_NAMES', 'RESOURCE_KEYS',
            'find_template', 'template_title', 'copy_template', 'gguf_metadata', 'model_layer_count', 'CheckContext',
            'check_model', 'check_layers', 'check_numbers', 'check_count', 'check_seed', 'check_judge', 'known_name',
            'check_manifest', 'check_dtype', 'check_quantization', 'check_device_map', 'check_max_memory',
-           'check_revision', 'check_flag', 'check_backend', 'check_site', 'check_type', 'check_params',
-           'check_vector_file', 'parse_layer_arg', 'parse_layers_arg', 'layer_fits', 'apply_arg_checks', 'Run',
-           'run_slug', 'default_out_root', 'plan_runs', 'lock_holder', 'holder_alive', 'describe_holder', 'RunLock',
-           'damaged_files', 'RunState', 'run_state', 'run_status', 'status_table', 'describe_run', 'stop_on_signal',
-           'execute_run', 'read_run', 'device_shares', 'run_local', 'minutes', 'submitit_parameters', 'slurm_task',
-           'run_slurm', 'slurm_log', 'log_tail', 'end_state', 'slurm_states', 'wait_for_jobs', 'run_all', 'outcome',
-           'merge_slurm', 'collect', 'sbatch_script', 'run_one_of', 'in_ipython']
+           'check_revision', 'check_flag', 'check_backend', 'check_site', 'check_convention', 'check_prompt_format',
+           'check_benchmark', 'check_type', 'check_params', 'check_vector_file', 'parse_layer_arg', 'parse_layers_arg',
+           'layer_fits', 'apply_arg_checks', 'Run', 'run_slug', 'default_out_root', 'plan_runs', 'lock_holder',
+           'holder_alive', 'describe_holder', 'RunLock', 'damaged_files', 'RunState', 'run_state', 'run_status',
+           'status_table', 'describe_run', 'stop_on_signal', 'execute_run', 'read_run', 'device_shares', 'run_local',
+           'minutes', 'submitit_parameters', 'slurm_task', 'run_slurm', 'slurm_log', 'log_tail', 'end_state',
+           'slurm_states', 'wait_for_jobs', 'run_all', 'outcome', 'merge_slurm', 'collect', 'sbatch_script',
+           'run_one_of', 'in_ipython']
 
 # %% ../nbs/13_runs.ipynb #a8071719
 def _str_keys(v):
@@ -691,14 +692,47 @@ def check_site(v, ctx=None) -> str | None:
     except (ConfigError, AttributeError, TypeError) as e: return str(e)
     return None
 
+def check_convention(v, ctx=None) -> str | None:
+    "How layers are numbered: 'block_output' or 'hidden_states' (steernb.models.LAYER_CONVENTIONS)."
+    try: check_layer_convention(v)
+    except (ConfigError, TypeError) as e: return str(e)
+    return None
+
+def check_prompt_format(v, ctx=None) -> str | None:
+    "A multiple-choice prompt format: 'mmlu' or 'pas' (steernb.metrics.MCQ_FORMATS)."
+    from steernb.metrics import mcq_format
+    try: mcq_format(v)
+    except (ConfigError, TypeError) as e: return str(e)
+    return None
+
+def check_benchmark(v, ctx=None) -> str | None:
+    "A benchmark the loaders take: a catalogue name, name/subset, an MMLU subject, a CAA behaviour, or a file."
+    if not isinstance(v, str) or not v: return f'expected a benchmark name or a file, got {v!r}'
+    if _look_for(v) is not None or not hasattr(data_module, 'resolve_benchmark_spec'): return None
+    try: name, sub = data_module.resolve_benchmark_spec(v)
+    except ConfigError:
+        known = data_module.benchmark_names()
+        close = difflib.get_close_matches(v.split('/')[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ''
+        return (f"unknown benchmark {v!r}{hint}: give a catalogue name ({', '.join(known)}), name/subset "
+                "(mmlu/virology, bbq/age), an MMLU subject, a CAA behaviour or a file")
+    b = data_module.get_benchmark(name)
+    if sub and sub != 'all' and b.subsets and not b.named and sub not in b.subsets:
+        close = difflib.get_close_matches(sub, b.subsets, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ''
+        more = ' ...' if len(b.subsets) > 12 else ''
+        return f"unknown subset {sub!r} of {name}{hint}: its subsets are {', '.join(b.subsets[:12])}{more}"
+    return None
+
 PARAM_CHECKS = {'model': check_model, 'layers': check_layers, 'layer': check_layers, 'alphas': check_numbers,
                 'multipliers': check_numbers, 'seed': check_seed, 'seeds': check_seed, 'judge': check_judge,
-                'site': check_site, 'manifest': check_manifest,
+                'site': check_site, 'steer_site': check_site, 'manifest': check_manifest,
+                'layer_convention': check_convention, 'prompt_format': check_prompt_format,
                 'concept': known_name('concept', list_concepts, load_concept),
                 'trait': known_name('trait', list_traits),
                 'behavior': known_name('behaviour', list_behaviors),
                 'behaviour': known_name('behaviour', list_behaviors),
-                'benchmark': known_name('benchmark', _benchmarks),
+                'benchmark': check_benchmark,
                 'dtype': check_dtype, 'quantization': check_quantization, 'device_map': check_device_map,
                 'max_memory': check_max_memory, 'revision': check_revision, 'trust_remote_code': check_flag,
                 'backend': check_backend}

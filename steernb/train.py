@@ -5,7 +5,7 @@
 # %% ../nbs/12_train.ipynb #a950e9b1
 from __future__ import annotations
 import copy, inspect, json, math, random, warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +14,21 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import ConfigError, DataError, atomic_write, data_dir, stable_hash
-from .models import (SITE_ORDER, canonical_site, chat_format, first_tensor, hf_model, hidden_size,
-                            model_spec, n_layers, resolve_layers, site_module)
+from .core import ConfigError, DataError, atomic_write, data_dir, slugify, stable_hash
+from .models import (SITE_ORDER, canonical_site, chat_format, convention_site, first_tensor, hf_model,
+                            hidden_size, model_spec, n_layers, resolve_layers, site_module)
 from .vectors import SteeringVector, save_vector
 from .data import MCQItem, PreferencePair
 from .steer import Steer, last_token_logits, trainable_logits
-from .metrics import as_configs, mcq_positions, mcq_prompt, answer_ids
+from .metrics import as_configs, mcq_positions, mcq_prompt, answer_ids, mcq_format, mcq_ids, mcq_text
 from .extract import collect_activations
 from .stats import bootstrap_ci, flip_table, mean_ci, position_bias, select_on_val
 
 # %% auto #0
 __all__ = ['PAS_METHODS', 'PairTokens', 'tokenize_pairs', 'pair_logprobs', 'bipo_loss', 'BiPOConfig', 'BiPOResult', 'train_bipo',
            'mcq_last_token', 'pas_contrast', 'pas_vectors', 'random_like', 'icl_exemplars', 'PASResult',
-           'pas_experiment', 'select_pas', 'pas_table', 'forgetting_test', 'load_prompting_levels', 'level_table',
-           'level_prompts']
+           'pas_experiment', 'select_pas', 'pas_table', 'forgetting_test', 'write_pas_predictions',
+           'load_prompting_levels', 'level_table', 'level_prompts']
 
 # %% ../nbs/12_train.ipynb #b7f4cbe5
 @dataclass
@@ -354,14 +354,12 @@ def train_bipo(model,                  # a model from load_model (frozen; sharde
     return BiPOResult(vectors, pd.DataFrame(log), out_dir)
 
 # %% ../nbs/12_train.ipynb #3daba0ae
-def _mcq_seqs(model, items, shots=(), header=True) -> tuple[list, list]:
+def _mcq_seqs(model, items, shots=(), header=True, prompt_format='mmlu') -> tuple[list, list]:
     "Token ids of each item's prompt (with the answer-prefix tokens all labels share) and its labels' ids."
     tok, seqs, labels = model.tokenizer, [], []
     for it in items:
-        text = mcq_prompt(it, shots, header)
-        ids = list(tok(text, add_special_tokens=_add_special(tok))['input_ids'])
-        shared, labs = answer_ids(tok, ids, text, list(it.choices), ' ')
-        seqs.append(ids + list(shared))
+        ids, labs = mcq_ids(tok, mcq_text(it, shots, prompt_format, header), list(it.choices), prompt_format)
+        seqs.append(ids)
         labels.append(labs)
     return seqs, labels
 
@@ -389,11 +387,12 @@ def mcq_last_token(model, items,        # MCQItem list
                    norms: dict | None = None, # for Steer(scaling='norm')
                    batch_items: int = 8, max_rows: int = 64, # items per prompt pass; rows per steered step
                    progress: bool = False,
+                   prompt_format: str = 'mmlu', # a key of steernb.metrics.MCQ_FORMATS ('pas': the seed's)
                   ) -> pd.DataFrame:
     "Letter-probability scoring, steering the last token over a shared cache: 'correct', 'p_correct', etc."
     items, cfgs = list(items), as_configs(configs)
     if not items: raise DataError('no multiple-choice items given: the item set is empty')
-    seqs, label_ids = _mcq_seqs(model, items, shots, header)
+    seqs, label_ids = _mcq_seqs(model, items, shots, header, prompt_format)
     logits, _ = last_token_logits(model, seqs, [c.steers for c in cfgs], (), norms, batch_items, max_rows,
                                   progress)
     return pd.DataFrame(_mcq_records(items, label_ids, logits, cfgs))
@@ -412,21 +411,26 @@ def _qa(it: MCQItem, label: str) -> str:
     "The question followed by one answer's text (the iPAS texts)."
     return f'{it.question} {it.choices[label]}'
 
+def _right(it: MCQItem, pred: str) -> bool:
+    "Whether `pred` is a correct label of `it` (any of its answers: TruthfulQA MC2 marks several)."
+    return pred in it.answers
+
 # %% ../nbs/12_train.ipynb #3494d1ab
 def pas_contrast(method: str,           # a key of PAS_METHODS
                  items: list,           # training MCQItems
-                 preds: dict,           # {item_id: the unsteered model's predicted label}
+                 preds: dict,           # {item_id: the model's predicted label}
                  header: bool = True,   # MMLU subject line in the full prompts (BAS_full_mcq)
+                 prompt_format: str = 'mmlu', # the full prompts' format (steernb.metrics.MCQ_FORMATS)
                 ) -> tuple[list, list]:
     "The positive and negative texts of a PAS method."
     _check_methods([method])
     missing = [it.item_id for it in items if it.item_id not in preds]
     if missing: raise DataError(f'no prediction for {len(missing)} training items (e.g. {missing[0]!r})')
-    right = [it for it in items if preds[it.item_id] == it.answer]
-    wrong = [it for it in items if preds[it.item_id] != it.answer]
+    right = [it for it in items if _right(it, preds[it.item_id])]
+    wrong = [it for it in items if not _right(it, preds[it.item_id])]
     if method == 'BAS_full_mcq':
-        pos, neg = ([mcq_prompt(it, header=header) for it in right],
-                    [mcq_prompt(it, header=header) for it in wrong])
+        pos, neg = ([mcq_text(it, (), prompt_format, header) for it in right],
+                    [mcq_text(it, (), prompt_format, header) for it in wrong])
     elif method == 'iBAS_all':
         pos, neg = [_qa(it, it.answer) for it in right], [_qa(it, preds[it.item_id]) for it in wrong]
     else: pos, neg = [_qa(it, it.answer) for it in wrong], [_qa(it, preds[it.item_id]) for it in wrong]
@@ -436,9 +440,9 @@ def pas_contrast(method: str,           # a key of PAS_METHODS
     return pos, neg
 
 # %% ../nbs/12_train.ipynb #9c4d4831
-def _train_pass(model, items, layers, site, header=True, batch_items=8):
+def _train_pass(model, items, layers, site, header=True, batch_items=8, shots=(), prompt_format='mmlu'):
     "The unsteered model's answers {item_id: label}, and its last-token activations (n, n_layers, hidden)."
-    seqs, label_ids = _mcq_seqs(model, items, (), header)
+    seqs, label_ids = _mcq_seqs(model, items, shots, header, prompt_format)
     logits, acts = last_token_logits(model, seqs, [[]], [(l, site) for l in layers], None, batch_items)
     preds = {}
     for i, it in enumerate(items):
@@ -450,36 +454,46 @@ def pas_vectors(model, items,            # training MCQItems
                 methods=tuple(PAS_METHODS), # keys of PAS_METHODS
                 layers='all',            # layer spec
                 site: str = 'residual',
-                preds: dict | None = None, # the unsteered model's answers (computed when None)
+                preds: dict | None = None, # the model's answers (computed when None)
                 header: bool = True,
                 concept: str | None = None, # recorded in the vectors (e.g. the benchmark)
                 batch_size: int = 8,
-                full_acts: torch.Tensor | None = None, # with `preds`: the train pass's activations
+                full_acts: torch.Tensor | None = None, # the plain train pass's activations (computed when None)
+                layer_convention: str = 'block_output', # 'hidden_states': residual layer L is hidden_states[L]
+                prompt_format: str = 'mmlu', # a key of steernb.metrics.MCQ_FORMATS
+                shots=(),                # in-context examples the answers are given with (ICL + steering)
                ) -> dict:
     "PAS vectors {method: {layer: SteeringVector}} from the training items and the model's own answers."
-    methods, site = _check_methods(methods), canonical_site(site)
-    layer_ids, items = resolve_layers(layers, n_layers(model)), list(items)
-    if preds is None or (full_acts is None and 'BAS_full_mcq' in methods):
-        p2, full_acts = _train_pass(model, items, layer_ids, site, header, batch_size)
-        preds = preds or p2
+    methods, site = _check_methods(methods), convention_site(site, layer_convention)
+    layer_ids, items, shots = resolve_layers(layers, n_layers(model)), list(items), list(shots)
+    need_acts = full_acts is None and 'BAS_full_mcq' in methods
+    if preds is None and not shots and need_acts:
+        preds, full_acts = _train_pass(model, items, layer_ids, site, header, batch_size, (), prompt_format)
+    if preds is None: preds, _ = _train_pass(model, items, [], site, header, batch_size, shots, prompt_format)
+    if full_acts is None and 'BAS_full_mcq' in methods:
+        _, full_acts = _train_pass(model, items, layer_ids, site, header, batch_size, (), prompt_format)
     spec, out = model_spec(model), {}
     idx = {it.item_id: i for i, it in enumerate(items)}
+    special = mcq_format(prompt_format).special_tokens
     for m in methods:
-        pos, neg = pas_contrast(m, items, preds, header)
+        pos, neg = pas_contrast(m, items, preds, header, prompt_format)
         if m == 'BAS_full_mcq':
-            right = [idx[it.item_id] for it in items if preds[it.item_id] == it.answer]
-            wrong = [idx[it.item_id] for it in items if preds[it.item_id] != it.answer]
+            right = [idx[it.item_id] for it in items if _right(it, preds[it.item_id])]
+            wrong = [idx[it.item_id] for it in items if not _right(it, preds[it.item_id])]
             pa, na = full_acts[right], full_acts[wrong]
         else:
-            acts = collect_activations(model, pos + neg, layer_ids, 'last', site, batch_size, progress=False)
+            acts = collect_activations(model, pos + neg, layer_ids, 'last', site, batch_size, progress=False,
+                                       add_special_tokens=special)
             pa, na = acts[:len(pos)], acts[len(pos):]
         diff = pa.double().mean(0) - na.double().mean(0)                           # (n_layers, hidden)
+        extra = {'paper_name': PAS_METHODS[m], 'n_positive': len(pos), 'n_negative': len(neg),
+                 'prompt_format': prompt_format, 'icl_k': len(shots)}
+        if shots: extra['icl_exemplars'] = [s.item_id for s in shots]
         out[m] = {l: SteeringVector(diff[j].float(), layer=l, site=site, model_id=spec.id,
                                     model_revision=spec.revision,
                                     method=m, positions='last', concept=concept,
-                                    dataset_hash=stable_hash(sorted(idx)),
-                                    extra={'paper_name': PAS_METHODS[m], 'n_positive': len(pos),
-                                           'n_negative': len(neg)})
+                                    dataset_hash=stable_hash(sorted(idx)), extra=dict(extra),
+                                    layer_convention=layer_convention)
                   for j, l in enumerate(layer_ids)}
     return out
 
@@ -493,7 +507,7 @@ def random_like(sv: SteeringVector, seed: int = 0) -> SteeringVector:
 
 def icl_exemplars(items, preds: dict, k: int, seed: int = 0) -> list:
     "`k` training items the model answered wrongly, drawn with `seed` (fewer if there are fewer)."
-    wrong = [it for it in items if preds[it.item_id] != it.answer]
+    wrong = [it for it in items if not _right(it, preds[it.item_id])]
     return random.Random(seed).sample(wrong, min(int(k), len(wrong)))
 
 # %% ../nbs/12_train.ipynb #ec87c497
@@ -506,17 +520,26 @@ class PASResult:
     table: pd.DataFrame            # pas_table(results, chosen)
     train_preds: dict              # the unsteered model's answers on the training items
     exemplars: list                # the in-context examples (empty without icl_k)
-    site: str = 'resid_post'
+    site: str = 'resid_post'       # where the vectors are added (pas_experiment's steer_site)
+    icl_vectors: dict = field(default_factory=dict) # ICL + steering: vectors from the post-ICL answers
+    chosen_icl: pd.DataFrame | None = None # select_pas(results, 'icl_steer'); None without icl_steer
+    icl_preds: dict | None = None  # the model's answers on the training items with the exemplars before them
+    layer_convention: str = 'block_output' # how the vectors' layers are named (steernb.models.LAYER_CONVENTIONS)
+    prompt_format: str = 'mmlu'    # steernb.metrics.MCQ_FORMATS
+    header: bool = True            # the MMLU subject line ('mmlu' format)
 
-    def steers(self, method: str) -> list:
-        "The chosen configuration of `method` as a Steer list."
-        c = self.chosen[self.chosen.method == PAS_METHODS.get(method, method)]
+    def steers(self, method: str, icl: bool = False) -> list:
+        "The chosen configuration of `method` as a Steer list (`icl=True`: its ICL + steering choice)."
+        chosen, vectors = (self.chosen_icl, self.icl_vectors) if icl else (self.chosen, self.vectors)
+        if chosen is None:
+            raise ConfigError('no ICL + steering in this result: run pas_experiment with icl_steer=True')
+        c = chosen[chosen.method == PAS_METHODS.get(method, method)]
         if c.empty:
             raise ConfigError(f'no chosen configuration for {method!r}: methods are '
-                              f'{sorted(self.chosen.method)}')
+                              f'{sorted(chosen.method)}')
         L, a = int(c.layer.iloc[0]), float(c.alpha.iloc[0])
-        key = method if method in self.vectors else {v: k for k, v in PAS_METHODS.items()}[method]
-        return [Steer(self.vectors[key][L], a, layer=L, site=self.site, positions=-1)]
+        key = method if method in vectors else {v: k for k, v in PAS_METHODS.items()}[method]
+        return [Steer(vectors[key][L], a, layer=L, site=self.site, positions=-1)]
 
 def _check_disjoint(splits: dict):
     "Refuse splits that share an item, or hold one twice."
@@ -532,20 +555,51 @@ def _check_disjoint(splits: dict):
         seen[name] = set(ids)
 
 # %% ../nbs/12_train.ipynb #e75f2d83
+def _icl_part(model, items, train, methods, layer_ids, alphas, site, steer_site, exemplars, full, icl_steer,
+              benchmark, kw) -> tuple:
+    "ICL rows (and ICL + steering rows), the post-ICL training answers and their vectors."
+    k, icl_preds, icl_vecs = len(exemplars), None, {}
+    name = f'ICL (k={k})'
+    cfgs, meta = [(f'icl{k}', [])], {f'icl{k}': ('icl', name, None)}
+    if icl_steer:
+        icl_preds, _ = _train_pass(model, train, [], site, kw['header'], kw['batch_items'], exemplars,
+                                   kw['prompt_format'])
+        icl_vecs = pas_vectors(model, train, methods, layer_ids, site, icl_preds, kw['header'], benchmark,
+                               kw['batch_items'], full, kw['layer_convention'], kw['prompt_format'], exemplars)
+        for m in methods:
+            for L in layer_ids:
+                for a in alphas:
+                    cid = f'icl_steer:{m}:L{L}:a{a:g}'
+                    cfgs.append((cid, [Steer(icl_vecs[m][L], a, layer=L, site=steer_site, positions=-1)]))
+                    meta[cid] = ('icl_steer', f'{name} + {PAS_METHODS[m]}', PAS_METHODS[m])
+    d = mcq_last_token(model, items, cfgs, shots=exemplars, header=kw['header'], batch_items=kw['batch_items'],
+                       max_rows=kw['max_rows'], progress=kw['progress'], prompt_format=kw['prompt_format'])
+    for j, col in enumerate(('condition', 'condition_name', 'method')):
+        d[col] = d.config_id.map(lambda c: meta[c][j])
+    return d, icl_preds, icl_vecs
+
 def pas_experiment(model,                # a model from load_model
                    train, val, test,     # disjoint MCQItem lists
                    layers,               # layer spec of the layers to try
                    alphas,               # strengths to try (raw: alpha * vector)
                    methods=tuple(PAS_METHODS),
-                   site: str = 'resid_post', # resid_post | mlp_out | attn_out | ln2_out ...
+                   site: str = 'resid_post', # resid_post (the residual stream) | mlp_out | attn_out | ln2_out ...
                    icl_k: int = 0,       # > 0: the in-context baseline with this many wrong-train examples
                    other_models: dict | None = None, # {name: model} scored unsteered on the same items
                    benchmark: str | None = None, # a column value naming the benchmark
                    seed: int = 0,        # random vectors and exemplar draw
                    header: bool = True, batch_items: int = 8, max_rows: int = 64, progress: bool = False,
+                   layer_convention: str = 'block_output', # 'hidden_states': residual layer L is hidden_states[L]
+                   prompt_format: str = 'mmlu', # 'pas': the seed's prompt and label tokens (metrics.MCQ_FORMATS)
+                   steer_site: str | None = None, # where vectors are added in block L (None: where they are read)
+                   icl_steer: bool = False, # also steer on top of the ICL prompt, with vectors from post-ICL answers
                   ) -> PASResult:
     "PAS vectors from train, layers x strengths tried on val, the chosen ones on test beside the baselines."
-    methods, site = _check_methods(methods), canonical_site(site)
+    methods, site = _check_methods(methods), convention_site(site, layer_convention)
+    ssite = canonical_site(steer_site) if steer_site is not None else site
+    mcq_format(prompt_format)
+    if icl_steer and icl_k <= 0:
+        raise ConfigError('icl_steer=True steers on top of the in-context prompt: give icl_k > 0 examples')
     train, val, test = list(train), list(val), list(test)
     for name, s in (('train', train), ('val', val), ('test', test)):
         if not s: raise DataError(f'the {name} split is empty')
@@ -554,9 +608,11 @@ def pas_experiment(model,                # a model from load_model
     alphas = [float(a) for a in alphas if float(a) != 0]
     if not alphas:
         raise ConfigError('give a non-zero strength (alpha 0, the unsteered baseline, always runs)')
-    preds, full = _train_pass(model, train, layer_ids, site, header, batch_items)
+    kw = dict(header=header, batch_items=batch_items, max_rows=max_rows, progress=progress,
+              prompt_format=prompt_format, layer_convention=layer_convention)
+    preds, full = _train_pass(model, train, layer_ids, site, header, batch_items, (), prompt_format)
     vecs = pas_vectors(model, train, methods, layer_ids, site, preds, header, benchmark, batch_items,
-                       full_acts=full)
+                       full_acts=full, layer_convention=layer_convention, prompt_format=prompt_format)
     configs, meta = [('unsteered', [])], {'unsteered': dict(condition='unsteered', method=None)}
     for mi, m in enumerate(methods):
         for L in layer_ids:
@@ -564,34 +620,46 @@ def pas_experiment(model,                # a model from load_model
             for a in alphas:
                 for cond, v in (('steer', vecs[m][L]), ('random', rnd)):
                     cid = f'{cond}:{m}:L{L}:a{a:g}'
-                    configs.append((cid, [Steer(v, a, layer=L, site=site, positions=-1)]))
+                    configs.append((cid, [Steer(v, a, layer=L, site=ssite, positions=-1)]))
                     meta[cid] = dict(condition=cond, method=PAS_METHODS[m])
     items = val + test
     split_of = {it.item_id: 'val' for it in val} | {it.item_id: 'test' for it in test}
     parts = [mcq_last_token(model, items, configs, header=header, batch_items=batch_items, max_rows=max_rows,
-                            progress=progress)]
+                            progress=progress, prompt_format=prompt_format)]
     parts[0] = parts[0].assign(condition=parts[0].config_id.map(lambda c: meta[c]['condition']),
                                method=parts[0].config_id.map(lambda c: meta[c]['method']))
     exemplars = icl_exemplars(train, preds, icl_k, seed) if icl_k > 0 else []
+    if icl_steer and not exemplars:
+        raise DataError('ICL + steering needs in-context examples, drawn from the training items the model got '
+                        'wrong: it answered all of them right')
+    icl_preds, icl_vecs = None, {}
     if exemplars:
-        parts.append(mcq_last_token(model, items, None, shots=exemplars, header=header,
-                                    batch_items=batch_items)
-                     .assign(condition='icl', condition_name=f'ICL (k={len(exemplars)})', method=None,
-                             config_id=f'icl{len(exemplars)}'))
+        d, icl_preds, icl_vecs = _icl_part(model, items, train, methods, layer_ids, alphas, site, ssite,
+                                           exemplars, full, icl_steer, benchmark, kw)
+        parts.append(d)
     for name, m2 in (other_models or {}).items():
-        parts.append(mcq_last_token(m2, items, None, header=header, batch_items=batch_items)
+        parts.append(mcq_last_token(m2, items, None, header=header, batch_items=batch_items,
+                                    prompt_format=prompt_format)
                      .assign(condition='model', condition_name=f'model: {name}', method=None,
                              config_id=f'model:{name}'))
     res = pd.concat(parts, ignore_index=True)
     res.insert(0, 'split', res.item_id.map(split_of))
     if benchmark is not None: res.insert(0, 'benchmark', benchmark)
+    res['layer_convention'] = layer_convention
     chosen = select_pas(res)
-    return PASResult(res, vecs, chosen, pas_table(res, chosen), preds, exemplars, site)
+    chosen_icl = select_pas(res, 'icl_steer') if icl_steer else None
+    return PASResult(res, vecs, chosen, pas_table(res, chosen, chosen_icl=chosen_icl), preds, exemplars, ssite,
+                     icl_vectors=icl_vecs, chosen_icl=chosen_icl, icl_preds=icl_preds,
+                     layer_convention=layer_convention, prompt_format=prompt_format, header=header)
 
 # %% ../nbs/12_train.ipynb #e5555955
-def select_pas(results: pd.DataFrame) -> pd.DataFrame:
+def select_pas(results: pd.DataFrame,
+               condition: str = 'steer', # 'steer', or 'icl_steer' (steering on top of the ICL prompt)
+              ) -> pd.DataFrame:
     "The best (layer, alpha) per method by mean validation accuracy; reads only rows with split == 'val'."
-    d = results[results.condition.isin(['steer', 'unsteered'])]
+    if condition not in ('steer', 'icl_steer'):
+        raise ConfigError(f"select_pas chooses among 'steer' or 'icl_steer' rows, not {condition!r}")
+    d = results[results.condition.isin([condition, 'unsteered'])]
     within = ['method'] + [c for c in ('model', 'benchmark') if c in d.columns]
     return select_on_val(d, 'correct', by=('layer', 'alpha'), within=within)
 
@@ -602,7 +670,9 @@ def _acc_ci(rows: pd.DataFrame, split: str, n_boot: int, seed: int) -> tuple:
     return (v.mean() if len(v) else math.nan), lo, hi, len(v)
 
 # %% ../nbs/12_train.ipynb #ea140d37
-def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
+              chosen_icl: pd.DataFrame | None = None, # select_pas(results, 'icl_steer'): adds ICL + steering rows
+             ) -> pd.DataFrame:
     "Each method at its chosen configuration beside every baseline: accuracies with CIs, effect vs unsteered."
     base = results[results.condition == 'unsteered']
     groups = [('unsteered', None, base)]
@@ -613,12 +683,16 @@ def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, s
     for cond in ('icl', 'model') if 'condition_name' in results.columns else ():
         for name, g in results[results.condition == cond].groupby('condition_name', sort=False):
             groups.append((name, None, g))
+    for _, c in (chosen_icl if chosen_icl is not None else pd.DataFrame()).iterrows():
+        at = (results.method == c.method) & (results.layer == c.layer) & (results.alpha == c.alpha)
+        g = results[at & (results.condition == 'icl_steer')]
+        groups.append((g.condition_name.iloc[0] if len(g) else f'ICL + {c.method}', c.method, g))
     bt = base[(base.split == 'test') & (base.metric == 'correct')].groupby('item_id')['value'].mean()
     rows = []
     for name, method, g in groups:
-        r = dict(condition=name, method=method,
-                 layer=g.layer.iloc[0] if len(g) and g.condition.iloc[0] in ('steer', 'random') else math.nan,
-                 alpha=g.alpha.iloc[0] if len(g) and g.condition.iloc[0] in ('steer', 'random') else math.nan)
+        steered = len(g) and g.condition.iloc[0] in ('steer', 'random', 'icl_steer')
+        r = dict(condition=name, method=method, layer=g.layer.iloc[0] if steered else math.nan,
+                 alpha=g.alpha.iloc[0] if steered else math.nan)
         for split in ('val', 'test'):
             m, lo, hi, n = _acc_ci(g, split, n_boot, seed)
             r.update({f'{split}_acc': m, f'{split}_ci_low': lo, f'{split}_ci_high': hi, f'n_{split}': n})
@@ -638,11 +712,13 @@ def pas_table(results: pd.DataFrame, chosen: pd.DataFrame, n_boot: int = 2000, s
 # %% ../nbs/12_train.ipynb #11676cc8
 def forgetting_test(model, result: PASResult, # pas_experiment's result on benchmark A
                     items,                    # benchmark B's MCQItems
-                    benchmark: str = 'B', header: bool = True, batch_items: int = 8, n_boot: int = 2000,
+                    benchmark: str = 'B', header: bool | None = None, batch_items: int = 8, n_boot: int = 2000,
+                    prompt_format: str | None = None, # None: the result's (as its vectors were chosen)
                    ) -> pd.DataFrame:
     "Accuracy on benchmark B unsteered and under each method's choice on A: CIs, flips, McNemar."
     cfgs = [('unsteered', [])] + [(m, result.steers(m)) for m in result.chosen.method]
-    rows = mcq_last_token(model, items, cfgs, header=header, batch_items=batch_items)
+    rows = mcq_last_token(model, items, cfgs, header=result.header if header is None else header,
+                          batch_items=batch_items, prompt_format=prompt_format or result.prompt_format)
     rows = rows.assign(method=rows.config_id.where(rows.config_id != 'unsteered'), benchmark=benchmark)
     flips = flip_table(rows, 'correct', by=('method',))
     acc = mean_ci(rows.assign(method=rows.method.fillna('unsteered')), 'correct', by=('method',),
@@ -656,6 +732,86 @@ def forgetting_test(model, result: PASResult, # pas_experiment's result on bench
     flips.insert(2, 'layer', flips.method.map(ch.layer))
     flips.insert(3, 'alpha', flips.method.map(ch.alpha))
     return flips
+
+# %% ../nbs/12_train.ipynb #5ff7b926
+def _seed_columns(items, prompt_format: str, header) -> pd.DataFrame:
+    "The seed's per-item columns (its `_format_mc_question` record) of `items`, with `item_id` last."
+    return pd.DataFrame([dict(question=it.question, choices=str(dict(it.choices)),
+                              shuffled_choices=str(list(it.choices.values())), correct_letter=it.answer,
+                              correct_choice=it.choices[it.answer],
+                              full_prompt=mcq_text(it, (), prompt_format, header),
+                              num_choices=len(it.choices), subject=it.subject, item_id=it.item_id)
+                         for it in items])
+
+def _pas_entries(result: PASResult) -> list[dict]:
+    "The seed's prediction folders of a result: name, condition, method, layer, alpha, the folder compared with."
+    key = {v: k for k, v in PAS_METHODS.items()}
+    out = [dict(name='Unsteered', condition='unsteered', method=None, layer=math.nan, alpha=math.nan, base=None)]
+    out += [dict(name=key[c.method], condition='steer', method=c.method, layer=c.layer, alpha=c.alpha,
+                 base='Unsteered') for _, c in result.chosen.iterrows()]
+    if result.exemplars:
+        k = len(result.exemplars)
+        out.append(dict(name='Unsteered_ICL', condition='icl', method=None, layer=math.nan, alpha=math.nan,
+                        base=None))
+        out += [dict(name=f'{key[c.method]}_ICLk{k}', condition='icl_steer', method=c.method, layer=c.layer,
+                     alpha=c.alpha, base='Unsteered_ICL')
+                for _, c in (result.chosen_icl if result.chosen_icl is not None else pd.DataFrame()).iterrows()]
+    return out
+
+def _entry_rows(results: pd.DataFrame, e: dict) -> pd.DataFrame:
+    "The 'correct' rows of one prediction folder's configuration."
+    r = results[(results.condition == e['condition']) & (results.metric == 'correct')]
+    if e['method'] is not None:
+        r = r[(r.method == e['method']) & (r.layer == e['layer']) & (r.alpha == e['alpha'])]
+    return r
+
+def write_pas_predictions(result: PASResult,     # pas_experiment's result
+                          test_items: list,       # its test split's MCQItems
+                          out_dir: str | Path,    # the seed's per-seed output folder
+                          benchmark: str | None = None, # default: the rows' `benchmark`
+                         ) -> pd.DataFrame:
+    "Per-item test predictions, R2W / W2R tables and the summary tables, written as the PAS seed writes them."
+    out_dir, res = Path(out_dir), result.results
+    bench = benchmark or (str(res.benchmark.iloc[0]) if 'benchmark' in res.columns else 'benchmark')
+    cols = _seed_columns(test_items, result.prompt_format, result.header).set_index('item_id', drop=False)
+    pred_dir = out_dir / 'predictions' / slugify(bench)
+    rows, summary, flips, preds = [], [], [], {}
+    for e in _pas_entries(result):
+        t, v = (_entry_rows(res[res.split == s], e) for s in ('test', 'val'))
+        if set(t.item_id) != set(cols.index) or len(t) != len(cols):
+            raise DataError(f'{e["name"]}: the test rows hold {t.item_id.nunique()} items, not the '
+                            f'{len(cols)} test items given: pass the test split the result was made with')
+        t = t.set_index('item_id').loc[cols.index]
+        preds[e['name']] = t
+        df = cols.drop(columns='item_id').assign(prediction=t.pred.values, is_correct=t.value.values == 1.0,
+                                                 item_id=cols.index)
+        f = pred_dir / e['name'] / 'predictions.csv'
+        atomic_write(f, df.to_csv(index=False))
+        if e['condition'] in ('icl', 'icl_steer'):
+            meta = dict(icl_k=len(result.exemplars), icl_item_ids=[s.item_id for s in result.exemplars],
+                        steer_layer=e['layer'], steer_strength=e['alpha'], steer_site=result.site,
+                        layer_convention=result.layer_convention, prompt_format=result.prompt_format)
+            atomic_write(f.parent / 'icl_meta.txt', ''.join(f'{k}: {x}\n' for k, x in meta.items()))
+        rows.append(pd.DataFrame(dict(folder=e['name'], method=e['method'],
+                                      layer=e['layer'], alpha=e['alpha'], item_id=cols.index,
+                                      correct_letter=cols.correct_letter.values, prediction=t.pred.values,
+                                      is_correct=t.value.values == 1.0,
+                                      file=str(f.relative_to(out_dir)))))
+        summary.append({'Benchmark': bench, 'Method': e['name'], 'Layer': e['layer'], 'Strength': e['alpha'],
+                        'Val-Acc': v.value.mean(), 'Test-Acc': t.value.mean()})
+        if e['base'] is None: continue
+        b = preds[e['base']]
+        r2w, w2r = ((b.value == 1) & (t.value != 1)).values, ((b.value != 1) & (t.value == 1)).values
+        for fname, keep in (('R2W.csv', r2w), ('W2R.csv', w2r)):
+            d = cols.loc[keep, ['question', 'correct_letter', 'full_prompt']].assign(
+                unsteered_pred=b.pred.values[keep], steered_pred=t.pred.values[keep], item_id=cols.index[keep])
+            atomic_write(pred_dir / f'{e["name"]}_diff' / fname, d.to_csv(index=False))
+        flips.append({'Benchmark': bench, 'Method': e['name'], 'R2W': int(r2w.sum()), 'W2R': int(w2r.sum())})
+    tables = out_dir / 'tables'
+    atomic_write(tables / 'cross_benchmark_summary.csv', pd.DataFrame(summary).to_csv(index=False))
+    atomic_write(tables / 'cross_benchmark_flips.csv',
+                 pd.DataFrame(flips, columns=['Benchmark', 'Method', 'R2W', 'W2R']).to_csv(index=False))
+    return pd.concat(rows, ignore_index=True)
 
 # %% ../nbs/12_train.ipynb #5e9629b4
 def load_prompting_levels(path: str | Path | None = None) -> dict:

@@ -13,7 +13,8 @@ import torch
 
 from .core import (ConfigError, DataError, VectorMismatchError, stable_hash, canonical_json,
                           atomic_write)
-from .models import model_spec, hf_model, n_layers, hidden_size, canonical_site, site_path
+from .models import (model_spec, hf_model, n_layers, hidden_size, canonical_site, site_path,
+                            check_layer_convention)
 
 # %% auto #0
 __all__ = ['VECTOR_FORMAT', 'GGUF_ARCH', 'STEERING_STRENGTH_KEYS', 'SteeringVector', 'check_vector', 'save_vectors',
@@ -47,6 +48,7 @@ class SteeringVector:
     created: str = field(default_factory=lambda: time.strftime('%Y-%m-%dT%H:%M:%S%z'))
     steernb_version: str | None = field(default_factory=_steernb_version)
     extra: dict = field(default_factory=dict)   # method-specific details (diagnostics, hyper-parameters)
+    layer_convention: str = 'block_output' # how `layer` was named: block_output | hidden_states
 
     def __post_init__(self):
         v = torch.as_tensor(self.vector).detach()
@@ -57,6 +59,10 @@ class SteeringVector:
         if not torch.isfinite(v).all():
             raise ConfigError(f'steering vector for layer {self.layer} contains NaN or inf')
         self.vector, self.layer, self.site = v, int(self.layer), canonical_site(self.site)
+        if check_layer_convention(self.layer_convention) == 'hidden_states' and self.site == 'resid_post':
+            raise ConfigError(f"layer {self.layer} under layer_convention 'hidden_states' is hidden_states[{self.layer}], "
+                              "the input of the block (site 'resid_pre'), not its output 'resid_post': read the "
+                              "residual stream through steernb.models.convention_site")
 
     @property
     def hidden_size(self) -> int: return self.vector.shape[0]
