@@ -615,10 +615,6 @@ def known_name(kind: str, # what the names are ('concept', 'behaviour', ...)
         return f"unknown {kind} {v!r}{hint}: give one of {listed} or a file"
     return check
 
-def _benchmarks():
-    "Benchmark names `steernb.data` knows (None while it has no `benchmark_names`)."
-    return data_module.benchmark_names() if hasattr(data_module, 'benchmark_names') else None
-
 # %% ../nbs/13_runs.ipynb #69da2129
 def check_manifest(v, ctx=None) -> str | None:
     "A manifest file, or the name of a packaged one (`paper_figures`' `manifest`)."
@@ -708,7 +704,7 @@ def check_prompt_format(v, ctx=None) -> str | None:
 def check_benchmark(v, ctx=None) -> str | None:
     "A benchmark the loaders take: a catalogue name, name/subset, an MMLU subject, a CAA behaviour, or a file."
     if not isinstance(v, str) or not v: return f'expected a benchmark name or a file, got {v!r}'
-    if _look_for(v) is not None or not hasattr(data_module, 'resolve_benchmark_spec'): return None
+    if _look_for(v) is not None: return None
     try: name, sub = data_module.resolve_benchmark_spec(v)
     except ConfigError:
         known = data_module.benchmark_names()
